@@ -1,0 +1,190 @@
+package kernel
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+)
+
+// EngineSpec says how to start an engine kernel: a Jupyter kernelspec, or the default ipykernel.
+type EngineSpec struct {
+	Name          string
+	DisplayName   string
+	Argv          []string // "{connection_file}" is replaced by the engine's connection file
+	Env           map[string]string
+	Language      string
+	InterruptMode string // "signal" (default) or "message"
+	// Python is the engine's interpreter when hops knows it (the default engine); commands that inspect
+	// the engine's environment run it.
+	Python string
+}
+
+// kernelJSON is the kernel.json file of a kernelspec.
+type kernelJSON struct {
+	Argv          []string          `json:"argv"`
+	DisplayName   string            `json:"display_name"`
+	Language      string            `json:"language"`
+	InterruptMode string            `json:"interrupt_mode,omitempty"`
+	Env           map[string]string `json:"env,omitempty"`
+	Metadata      map[string]any    `json:"metadata,omitempty"`
+}
+
+// DefaultEngine is ipykernel run by the given Python interpreter: the project's environment.
+func DefaultEngine(python string) EngineSpec {
+	return EngineSpec{
+		Name: "ipykernel", DisplayName: "Python 3 (ipykernel)", Language: "python", InterruptMode: "signal",
+		Argv:   []string{python, "-m", "ipykernel_launcher", "-f", "{connection_file}"},
+		Python: python,
+	}
+}
+
+// ResolvePython returns the interpreter hops uses when none is named: $HOPS_PYTHON, else python3 on PATH.
+func ResolvePython(flag string) (string, error) {
+	p := flag
+	if p == "" {
+		p = os.Getenv("HOPS_PYTHON")
+	}
+	if p == "" {
+		p = "python3"
+	}
+	abs, err := exec.LookPath(p)
+	if err != nil {
+		return "", fmt.Errorf("python interpreter %q not found: pass --python PATH or set HOPS_PYTHON to the project's venv python (make venv creates .venv/bin/python)", p)
+	}
+	return filepath.Abs(abs)
+}
+
+// KernelspecDirs lists the directories searched for kernelspecs, in Jupyter's order of precedence:
+// $JUPYTER_PATH entries, the user data dir, the Python environment's prefix, then the system dirs.
+func KernelspecDirs(python string) []string {
+	var dirs []string
+	for _, p := range filepath.SplitList(os.Getenv("JUPYTER_PATH")) {
+		if p != "" {
+			dirs = append(dirs, filepath.Join(p, "kernels"))
+		}
+	}
+	dirs = append(dirs, filepath.Join(userDataDir(), "kernels"))
+	if python != "" {
+		// <prefix>/bin/python -> <prefix>/share/jupyter/kernels (sys.prefix of a venv)
+		dirs = append(dirs, filepath.Join(filepath.Dir(filepath.Dir(python)), "share", "jupyter", "kernels"))
+	}
+	return append(dirs, "/usr/local/share/jupyter/kernels", "/usr/share/jupyter/kernels")
+}
+
+func userDataDir() string {
+	if d := os.Getenv("JUPYTER_DATA_DIR"); d != "" {
+		return d
+	}
+	if d := os.Getenv("XDG_DATA_HOME"); d != "" {
+		return filepath.Join(d, "jupyter")
+	}
+	home, _ := os.UserHomeDir()
+	return filepath.Join(home, ".local", "share", "jupyter")
+}
+
+// FindEngine looks up an installed kernelspec by name to use as the engine.
+func FindEngine(name, python string) (EngineSpec, error) {
+	if name == "" || name == "ipykernel" {
+		return DefaultEngine(python), nil
+	}
+	dirs := KernelspecDirs(python)
+	for _, d := range dirs {
+		b, err := os.ReadFile(filepath.Join(d, name, "kernel.json"))
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return EngineSpec{}, fmt.Errorf("engine %q: %w", name, err)
+		}
+		var kj kernelJSON
+		if err := json.Unmarshal(b, &kj); err != nil {
+			return EngineSpec{}, fmt.Errorf("engine %q: %s/kernel.json is not valid JSON: %w", name, d, err)
+		}
+		if len(kj.Argv) == 0 {
+			return EngineSpec{}, fmt.Errorf("engine %q: %s/kernel.json has an empty argv", name, d)
+		}
+		if filepath.Base(kj.Argv[0]) == "hops" || (len(kj.Argv) > 1 && kj.Argv[1] == "kernel" && strings.Contains(kj.Argv[0], "hops")) {
+			return EngineSpec{}, fmt.Errorf("engine %q is itself a hops kernel; pick the kernelspec of the language kernel to run under hops", name)
+		}
+		spec := EngineSpec{Name: name, DisplayName: kj.DisplayName, Argv: kj.Argv, Env: kj.Env,
+			Language: kj.Language, InterruptMode: kj.InterruptMode}
+		if spec.InterruptMode == "" {
+			spec.InterruptMode = "signal"
+		}
+		if len(kj.Argv) > 2 && kj.Argv[1] == "-m" && strings.HasPrefix(kj.Argv[2], "ipykernel") {
+			spec.Python = kj.Argv[0]
+		}
+		return spec, nil
+	}
+	return EngineSpec{}, fmt.Errorf("engine kernelspec %q not found in %s; `jupyter kernelspec list` shows the installed ones", name, strings.Join(dirs, ", "))
+}
+
+// KernelspecOptions says where and how `hops kernelspec install` writes the hops kernelspec.
+type KernelspecOptions struct {
+	Name   string // kernelspec directory name, "hops" by default
+	Binary string // absolute path of the hops binary
+	Python string // interpreter of the default engine
+	Engine string // engine kernelspec name, "" for the default ipykernel
+	User   bool   // install for the user (Jupyter data dir)
+	Prefix string // install under PREFIX/share/jupyter/kernels
+}
+
+// InstallKernelspec writes the "Python 3 (hops)" kernelspec and returns its directory.
+func InstallKernelspec(o KernelspecOptions) (string, error) {
+	if o.Name == "" {
+		o.Name = "hops"
+	}
+	var root string
+	switch {
+	case o.Prefix != "" && o.User:
+		return "", errors.New("--user and --prefix are exclusive: pick one")
+	case o.Prefix != "":
+		root = filepath.Join(o.Prefix, "share", "jupyter", "kernels")
+	default:
+		root = filepath.Join(userDataDir(), "kernels")
+	}
+	argv := []string{o.Binary, "kernel", "-f", "{connection_file}", "--python", o.Python}
+	if o.Engine != "" {
+		argv = append(argv, "--engine", o.Engine)
+	}
+	kj := kernelJSON{
+		Argv: argv, DisplayName: "Python 3 (hops)", Language: "python", InterruptMode: "signal",
+		Metadata: map[string]any{"debugger": false, "hops": map[string]any{"python": o.Python}},
+	}
+	dir := filepath.Join(root, o.Name)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", fmt.Errorf("install kernelspec: %w", err)
+	}
+	b, _ := json.MarshalIndent(kj, "", "  ")
+	files := map[string][]byte{"kernel.json": b, "logo-svg.svg": []byte(logoSVG), "logo-64x64.png": logoPNG(64)}
+	for name, data := range files {
+		if err := writeFileAtomic(filepath.Join(dir, name), data); err != nil {
+			return "", fmt.Errorf("install kernelspec: %w", err)
+		}
+	}
+	return dir, nil
+}
+
+func writeFileAtomic(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path))
+	if err != nil {
+		return err
+	}
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		os.Remove(tmp.Name())
+		return err
+	}
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}

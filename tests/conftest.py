@@ -1,0 +1,55 @@
+"""Shared fixtures: the hops kernelspec installed in a private Jupyter path for the whole test run."""
+import json
+import os
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+HOPS = ROOT / "bin" / "hops"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def jupyter_path(tmp_path_factory):
+    """Installs the hops kernelspec (and a message-interrupt variant) where jupyter_client finds it."""
+    if not HOPS.exists():
+        pytest.fail(f"{HOPS} is missing: run `make build` (make test does it)")
+    prefix = tmp_path_factory.mktemp("jupyter")
+    subprocess.run([str(HOPS), "kernelspec", "install", "--prefix", str(prefix), "--python", sys.executable], check=True)
+    subprocess.run([str(HOPS), "kernelspec", "install", "--prefix", str(prefix), "--name", "hops-message",
+                    "--python", sys.executable], check=True)
+    spec = prefix / "share" / "jupyter" / "kernels" / "hops-message" / "kernel.json"
+    kj = json.loads(spec.read_text())
+    kj["interrupt_mode"] = "message"
+    kj["display_name"] = "Python 3 (hops, message interrupts)"
+    spec.write_text(json.dumps(kj))
+    os.environ["JUPYTER_PATH"] = str(prefix / "share" / "jupyter")
+    yield prefix / "share" / "jupyter"
+
+
+@pytest.fixture
+def kernel(tmp_path):
+    """A running hops kernel with a blocking client; its stderr (the kernel log) is kept in a file."""
+    from jupyter_client.manager import KernelManager
+
+    log = tmp_path / "kernel.log"
+    with open(log, "w") as err:
+        km = KernelManager(kernel_name="hops")
+        km.start_kernel(stderr=err)
+        kc = km.client()
+        kc.start_channels()
+        kc.wait_for_ready(timeout=60)
+        kc.log_path = log
+        yield km, kc
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+
+
+def run(kc, code, timeout=60, **kw):
+    """Executes code and returns (reply content, [(msg_type, content)...]) of its IOPub output."""
+    out = []
+    reply = kc.execute_interactive(code, output_hook=lambda m: out.append((m["msg_type"], m["content"])),
+                                   timeout=timeout, **kw)
+    return reply["content"], out
