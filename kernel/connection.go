@@ -54,6 +54,14 @@ func (c ConnectionInfo) Endpoint(port int) string {
 	return "tcp://" + net.JoinHostPort(c.IP, strconv.Itoa(port))
 }
 
+// zmqEndpoint is Endpoint for hops' own sockets: TCP through the read-buffered transport.
+func (c ConnectionInfo) zmqEndpoint(port int) string {
+	if c.Transport == "ipc" {
+		return c.Endpoint(port)
+	}
+	return bufferedTCP + "://" + net.JoinHostPort(c.IP, strconv.Itoa(port))
+}
+
 // NewLocalConnection picks five free loopback ports and a random key, for a kernel hops starts itself.
 func NewLocalConnection() (ConnectionInfo, error) {
 	ports := make([]int, 5)

@@ -105,7 +105,7 @@ func (e *engine) dial() error {
 		s    *socket
 		port int
 	}{{e.shell, e.conn.ShellPort}, {e.control, e.conn.ControlPort}, {e.stdin, e.conn.StdinPort}, {e.iopub, e.conn.IOPubPort}} {
-		if err := d.s.Dial(e.conn.Endpoint(d.port)); err != nil {
+		if err := d.s.Dial(e.conn.zmqEndpoint(d.port)); err != nil {
 			if e.ctx.Err() != nil {
 				<-e.done
 				return fmt.Errorf("engine %q exited while starting (%s)%s", e.spec.Name, e.exit, e.stderr.excerpt())

@@ -180,7 +180,7 @@ func (k *Kernel) bind() error {
 		port int
 	}{{"shell", k.shell, c.ShellPort}, {"control", k.control, c.ControlPort}, {"stdin", k.stdin, c.StdinPort},
 		{"iopub", k.iopub, c.IOPubPort}, {"hb", k.hb, c.HBPort}} {
-		if err := b.s.Listen(c.Endpoint(b.port)); err != nil {
+		if err := b.s.Listen(c.zmqEndpoint(b.port)); err != nil {
 			k.closeSockets()
 			return fmt.Errorf("listen %s on %s: %w", b.name, c.Endpoint(b.port), err)
 		}
@@ -240,14 +240,14 @@ func (k *Kernel) handshake(e *engine) (map[string]any, error) {
 	for time.Now().Before(deadline) {
 		sub, m := k.newSub(nil, e, "kernel_info_request", map[string]any{})
 		if err := e.shell.send(m.Frames()); err != nil {
-			k.dropSub(sub, m)
+			k.dropSub(m)
 			return nil, fmt.Errorf("engine %q: %w", e.spec.Name, err)
 		}
 		select {
 		case rep := <-sub.reply:
 			select {
 			case <-sub.idle:
-				k.dropSub(sub, m)
+				k.dropSub(m)
 				var info map[string]any
 				if err := json.Unmarshal(rep.Content, &info); err != nil {
 					return nil, fmt.Errorf("engine %q: bad kernel_info_reply: %w", e.spec.Name, err)
@@ -257,10 +257,10 @@ func (k *Kernel) handshake(e *engine) (map[string]any, error) {
 			}
 		case <-time.After(250 * time.Millisecond):
 		case <-e.done:
-			k.dropSub(sub, m)
+			k.dropSub(m)
 			return nil, fmt.Errorf("engine %q exited while starting (%s)%s", e.spec.Name, e.exit, e.stderr.excerpt())
 		}
-		k.dropSub(sub, m)
+		k.dropSub(m)
 	}
 	return nil, fmt.Errorf("engine %q did not answer within %s%s", e.spec.Name, k.cfg.EngineStartTimeout, e.stderr.excerpt())
 }
@@ -750,23 +750,28 @@ func (k *Kernel) sendReply(r *request, msgType string, content any) {
 	}
 }
 
-// newSub registers a request hops sends to the engine and returns it ready to send.
-func (k *Kernel) newSub(run *request, e *engine, msgType string, content any) (*subRequest, *Message) {
-	m, _ := NewMessage(k.signer, k.session, msgType, nil, content)
-	id := internalPrefix + uuid.NewString()
-	var h map[string]any
+// internalMessage builds a request hops itself sends to the engine; its msg_id marks it internal.
+func (k *Kernel) internalMessage(msgType string, content any) *Message {
+	m, _ := NewMessage(k.signer, k.session, msgType, nil, content) // contents are plain maps
+	var h Header
 	_ = json.Unmarshal(m.Header, &h)
-	h["msg_id"] = id
+	h.MsgID = internalPrefix + h.MsgID
 	m.Header, _ = json.Marshal(h)
 	m.Signature = k.signer.Sign(m.Header, m.Parent, m.Metadata, m.Content)
+	return m
+}
+
+// newSub registers a request hops sends to the engine and returns it ready to send.
+func (k *Kernel) newSub(run *request, e *engine, msgType string, content any) (*subRequest, *Message) {
+	m := k.internalMessage(msgType, content)
 	sub := &subRequest{run: run, eng: e, reply: make(chan *Message, 1), idle: make(chan struct{})}
 	k.mu.Lock()
-	k.subs[id] = sub
+	k.subs[msgID(m.Header)] = sub
 	k.mu.Unlock()
 	return sub, m
 }
 
-func (k *Kernel) dropSub(_ *subRequest, m *Message) {
+func (k *Kernel) dropSub(m *Message) {
 	k.mu.Lock()
 	delete(k.subs, msgID(m.Header))
 	k.mu.Unlock()
