@@ -10,6 +10,8 @@ type segment struct {
 	code string // Python code, or the %hops line without its prefix
 	body string // the body of a %%hops cell
 	cell bool   // a %%hops cell magic
+	// misplaced is a %%hops line below the start of its cell, where it cannot be a cell magic.
+	misplaced bool
 }
 
 // hasHops reports whether code contains a %hops line or starts with a %%hops cell magic: the cells
@@ -62,11 +64,15 @@ func splitCell(code string) []segment {
 	}
 	for i := 0; i < len(lines); i++ {
 		line := lines[i]
-		if !strings.HasPrefix(line, "%hops") || !isHopsLine(line) {
+		if !isHopsLine(line) {
 			py = append(py, line)
 			continue
 		}
 		flush()
+		if strings.HasPrefix(line, "%%hops") {
+			segs = append(segs, segment{hops: true, misplaced: true, code: strings.TrimSpace(line)})
+			continue
+		}
 		magic := strings.TrimRight(strings.TrimPrefix(line, "%hops"), " \t\r")
 		for strings.HasSuffix(magic, "\\") && i+1 < len(lines) {
 			i++

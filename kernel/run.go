@@ -66,6 +66,11 @@ func (k *Kernel) runCell(r *request, req executeRequest) bool {
 			fail = &cellError{ename: "KeyboardInterrupt", evalue: "interrupted"}
 			break
 		}
+		if seg.misplaced {
+			fail = &cellError{ename: "UsageError", evalue: "%%hops must be the first line of its cell (" + seg.code +
+				"); for a line magic use %hops"}
+			break
+		}
 		if seg.hops {
 			if err := k.cfg.Magics.Run(ctx, seg.code, seg.body, seg.cell, k.magicEnv(r)); err != nil {
 				fail = magicError(ctx, err)

@@ -41,7 +41,7 @@ var (
 	ErrTooFewFrames  = errors.New("fewer than the 5 frames after the delimiter (signature, header, parent, metadata, content)")
 	ErrBadSignature  = errors.New("bad HMAC signature")
 	ErrTooLarge      = errors.New("message part over the size limit")
-	ErrMalformedJSON = errors.New("header is not a JSON object")
+	ErrMalformedJSON = errors.New("header is not a JSON object with msg_id and msg_type")
 )
 
 // Message is one Jupyter message as it travels on a socket. The four JSON parts are kept as the raw
@@ -71,6 +71,9 @@ func (m *Message) Head() (Header, error) {
 	var h Header
 	if err := json.Unmarshal(m.Header, &h); err != nil {
 		return h, fmt.Errorf("%w: %v", ErrMalformedJSON, err)
+	}
+	if h.MsgID == "" || h.MsgType == "" {
+		return h, fmt.Errorf("%w: no msg_id or msg_type", ErrMalformedJSON)
 	}
 	return h, nil
 }

@@ -23,9 +23,14 @@ func (r *Registry) Complete(line string, pos int) (Completion, bool) {
 	before := string(runes[:pos])
 	// The magic name itself: "%h", "%%ho".
 	if strings.HasPrefix(before, "%") && !strings.ContainsAny(before, " \t") {
+		// As in IPython: one % offers line and cell magics, %% only cell magics.
+		bare := strings.TrimLeft(before, "%")
 		var m []string
 		for _, name := range []string{"%hops", "%%hops"} {
-			if strings.HasPrefix(name, before) && name != before {
+			if strings.HasPrefix(before, "%%") && name == "%hops" {
+				continue
+			}
+			if strings.HasPrefix("hops", bare) && name != before {
 				m = append(m, name)
 			}
 		}

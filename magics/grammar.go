@@ -108,7 +108,7 @@ func (c *Command) parse(words []string) (*Invocation, error) {
 			inv.Args = append(inv.Args, w)
 			continue
 		}
-		name, value, hasValue := strings.Cut(strings.TrimLeft(w, "-"), "=")
+		name, value, hasValue := strings.Cut(strings.TrimPrefix(strings.TrimPrefix(w, "-"), "-"), "=")
 		f := c.lookupFlag(w, name)
 		if f == nil {
 			return nil, c.unknownFlag(w)

@@ -82,3 +82,9 @@ def test_comm_info_and_completion_pass_through_to_the_engine(kernel):
     kc.inspect("%hops env", 3)
     reply = kc.get_shell_msg(timeout=10)["content"]
     assert reply["found"] and "--grep" in json.dumps(reply["data"])
+
+
+def test_a_misplaced_cell_magic_is_a_usage_error(kernel):
+    km, kc = kernel
+    reply, out = run(kc, "x = 1\n%%hops version")
+    assert reply["ename"] == "UsageError" and "first line of its cell" in reply["evalue"]
