@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
 	"strconv"
 )
 
@@ -54,12 +55,26 @@ func (c ConnectionInfo) Endpoint(port int) string {
 	return "tcp://" + net.JoinHostPort(c.IP, strconv.Itoa(port))
 }
 
-// zmqEndpoint is Endpoint for hops' own sockets: TCP through the read-buffered transport.
+// zmqEndpoint is Endpoint for hops' own sockets, through the read-buffered transports.
 func (c ConnectionInfo) zmqEndpoint(port int) string {
 	if c.Transport == "ipc" {
-		return c.Endpoint(port)
+		return bufferedIPC + "://" + c.IP + "-" + strconv.Itoa(port)
 	}
 	return bufferedTCP + "://" + net.JoinHostPort(c.IP, strconv.Itoa(port))
+}
+
+// NewIPCConnection places the five sockets of a kernel hops starts itself in dir, as Unix sockets:
+// cheaper than loopback TCP and with no port to race for.
+func NewIPCConnection(dir string) (ConnectionInfo, error) {
+	key := make([]byte, 16)
+	if _, err := rand.Read(key); err != nil {
+		return ConnectionInfo{}, err
+	}
+	return ConnectionInfo{
+		Transport: "ipc", IP: filepath.Join(dir, "engine"),
+		ShellPort: 1, ControlPort: 2, StdinPort: 3, IOPubPort: 4, HBPort: 5,
+		Key: hex.EncodeToString(key), SignatureScheme: "hmac-sha256",
+	}, nil
 }
 
 // NewLocalConnection picks five free loopback ports and a random key, for a kernel hops starts itself.

@@ -157,3 +157,20 @@ func TestWriteThenReadConnectionFileRoundTrips(t *testing.T) {
 		t.Errorf("connection file mode %v, want 0600: it holds the signing key", perm)
 	}
 }
+
+func TestNewIPCConnectionPutsUnixSocketsInTheDirectory(t *testing.T) {
+	dir := t.TempDir()
+	c, err := NewIPCConnection(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Transport != "ipc" || len(c.Key) != 32 {
+		t.Fatalf("got %+v", c)
+	}
+	if got, want := c.Endpoint(c.ShellPort), "ipc://"+dir+"/engine-1"; got != want {
+		t.Errorf("shell endpoint %q, want %q", got, want)
+	}
+	if got, want := c.zmqEndpoint(c.IOPubPort), "hops+ipc://"+dir+"/engine-4"; got != want {
+		t.Errorf("hops' own iopub endpoint %q, want %q", got, want)
+	}
+}

@@ -38,16 +38,23 @@ type engine struct {
 // startEngine launches the engine process and connects hops' client sockets to it. The engine signs
 // with key, the frontend's key, so that messages pass through hops unchanged.
 func startEngine(parent context.Context, spec EngineSpec, key string, log *slog.Logger) (*engine, error) {
-	conn, err := NewLocalConnection()
-	if err != nil {
-		return nil, err
-	}
-	conn.Key = key
-	conn.KernelName = spec.Name
 	dir, err := os.MkdirTemp("", "hops-engine-")
 	if err != nil {
 		return nil, fmt.Errorf("engine connection dir: %w", err)
 	}
+	// ipykernel speaks ipc; an arbitrary kernelspec may only know tcp.
+	var conn ConnectionInfo
+	if spec.Python != "" {
+		conn, err = NewIPCConnection(dir)
+	} else {
+		conn, err = NewLocalConnection()
+	}
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	conn.Key = key
+	conn.KernelName = spec.Name
 	connFile := filepath.Join(dir, "kernel-"+uuid.NewString()+".json")
 	if err := conn.Write(connFile); err != nil {
 		os.RemoveAll(dir)

@@ -273,8 +273,11 @@ func (k *Kernel) engine() (*engine, error) {
 		k.mu.Unlock()
 		select {
 		case <-ready:
-			if e != nil || err != nil {
-				return e, err
+			if err != nil {
+				return nil, &unavailableError{err}
+			}
+			if e != nil {
+				return e, nil
 			}
 		default:
 		}
@@ -326,6 +329,13 @@ func (k *Kernel) watch(e *engine) {
 		k.status("idle", h)
 	}
 	k.launch()
+}
+
+// unavailableError means the engine could not be started.
+type unavailableError struct{ err error }
+
+func (u *unavailableError) Error() string {
+	return u.err.Error() + ". Fix the engine's environment, then restart the kernel"
 }
 
 func engineDied(e *engine) error {

@@ -110,6 +110,11 @@ func FindEngine(name, python string) (EngineSpec, error) {
 		if filepath.Base(kj.Argv[0]) == "hops" || (len(kj.Argv) > 1 && kj.Argv[1] == "kernel" && strings.Contains(kj.Argv[0], "hops")) {
 			return EngineSpec{}, fmt.Errorf("engine %q is itself a hops kernel; pick the kernelspec of the language kernel to run under hops", name)
 		}
+		// A bare "python" in argv means the interpreter of the environment the spec belongs to; as
+		// jupyter_client does with its own interpreter, hops substitutes the project's.
+		if python != "" && isBarePython(kj.Argv[0]) {
+			kj.Argv[0] = python
+		}
 		spec := EngineSpec{Name: name, DisplayName: kj.DisplayName, Argv: kj.Argv, Env: kj.Env,
 			Language: kj.Language, InterruptMode: kj.InterruptMode}
 		if spec.InterruptMode == "" {
@@ -121,6 +126,14 @@ func FindEngine(name, python string) (EngineSpec, error) {
 		return spec, nil
 	}
 	return EngineSpec{}, fmt.Errorf("engine kernelspec %q not found in %s; `jupyter kernelspec list` shows the installed ones", name, strings.Join(dirs, ", "))
+}
+
+func isBarePython(cmd string) bool {
+	if cmd == "python" || cmd == "python3" {
+		return true
+	}
+	minor, ok := strings.CutPrefix(cmd, "python3.")
+	return ok && minor != "" && strings.Trim(minor, "0123456789") == ""
 }
 
 // KernelspecOptions says where and how `hops kernelspec install` writes the hops kernelspec.

@@ -309,3 +309,32 @@ func TestKernelspecDirsSearchJupyterPathThenUserThenPythonPrefix(t *testing.T) {
 		t.Errorf("KernelspecDirs =\n%q\nwant\n%q", got, want)
 	}
 }
+
+func TestFindEngineRunsABarePythonWithTheProjectInterpreter(t *testing.T) {
+	root := t.TempDir()
+	t.Setenv("JUPYTER_PATH", root)
+	dir := filepath.Join(root, "kernels", "py")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	kj := `{"argv": ["python", "-m", "ipykernel_launcher", "-f", "{connection_file}"], "display_name": "Python 3", "language": "python"}`
+	if err := os.WriteFile(filepath.Join(dir, "kernel.json"), []byte(kj), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	spec, err := FindEngine("py", "/project/.venv/bin/python")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if spec.Argv[0] != "/project/.venv/bin/python" || spec.Python != "/project/.venv/bin/python" {
+		t.Errorf("argv %v, python %q", spec.Argv, spec.Python)
+	}
+}
+
+func TestIsBarePython(t *testing.T) {
+	for cmd, want := range map[string]bool{"python": true, "python3": true, "python3.11": true,
+		"python3.": false, "python3.x": false, "/usr/bin/python3": false, "ipython": false} {
+		if got := isBarePython(cmd); got != want {
+			t.Errorf("isBarePython(%q) = %v, want %v", cmd, got, want)
+		}
+	}
+}

@@ -81,6 +81,10 @@ func (k *Kernel) runCell(r *request, req executeRequest) bool {
 		rep, err := k.engineExecute(r, count, seg.code, req.Silent, false, req.AllowStdin, nil)
 		if err != nil {
 			fail, engineAlive = &cellError{ename: "EngineDied", evalue: err.Error()}, false
+			var unavailable *unavailableError
+			if errors.As(err, &unavailable) {
+				fail.ename = "EngineUnavailable"
+			}
 			break
 		}
 		if rep.Status != "ok" {

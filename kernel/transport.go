@@ -9,14 +9,20 @@ import (
 	"github.com/go-zeromq/zmq4/transport"
 )
 
-// bufferedTCP is zmq4's TCP transport with a read buffer on every connection. zmq4 reads each frame
-// header and body with its own io.ReadFull on the raw connection, two to three syscalls per frame; a
-// Jupyter message has seven or more frames, and a `1+1` execution crosses hops six times.
-const bufferedTCP = "hops+tcp"
+// bufferedTCP and bufferedIPC are zmq4's TCP and Unix socket transports with a read buffer on every
+// connection. zmq4 reads each frame header and body with its own io.ReadFull on the raw connection,
+// two to three syscalls per frame; a Jupyter message has seven or more frames, and a `1+1` execution
+// crosses hops six times.
+const (
+	bufferedTCP = "hops+tcp"
+	bufferedIPC = "hops+ipc"
+)
 
 func init() {
-	if err := zmq4.RegisterTransport(bufferedTCP, bufferedTransport{transport.New("tcp")}); err != nil {
-		panic(err)
+	for name, network := range map[string]string{bufferedTCP: "tcp", bufferedIPC: "unix"} {
+		if err := zmq4.RegisterTransport(name, bufferedTransport{transport.New(network)}); err != nil {
+			panic(err)
+		}
 	}
 }
 

@@ -109,3 +109,66 @@ def test_kernel_info_names_hops_and_the_engine(kernel):
     assert info["implementation"] == "hops" and info["protocol_version"] == "5.3"
     assert info["language_info"]["name"] == "python" and "ipython" in info["banner"]
     assert "kernel subshells" not in info.get("supported_features", [])
+
+
+def test_engine_flag_runs_another_installed_kernelspec(jupyter_path, tmp_path):
+    """--engine NAME runs the named kernelspec (here the venv's python3 ipykernel spec) under hops."""
+    import json
+    import subprocess
+    import sys
+    from conftest import HOPS
+
+    subprocess.run([str(HOPS), "kernelspec", "install", "--prefix", str(jupyter_path.parent.parent),
+                    "--name", "hops-engine", "--python", sys.executable, "--engine", "python3"], check=True)
+    argv = json.loads((jupyter_path / "kernels" / "hops-engine" / "kernel.json").read_text())["argv"]
+    assert argv[-2:] == ["--engine", "python3"]
+    km = KernelManager(kernel_name="hops-engine")
+    km.start_kernel()
+    kc = km.client()
+    kc.start_channels()
+    try:
+        kc.wait_for_ready(timeout=60)
+        reply, out = run(kc, "import sys\n%hops version\nprint(sys.executable)")
+        assert reply["status"] == "ok"
+        assert ("stream", {"name": "stdout", "text": sys.executable + "\n"}) in out
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+
+
+def test_unknown_engine_fails_with_a_message(tmp_path):
+    import subprocess
+    from conftest import HOPS
+
+    conn = tmp_path / "conn.json"
+    conn.write_text('{"transport": "tcp", "ip": "127.0.0.1", "shell_port": 0, "iopub_port": 0, "stdin_port": 0,'
+                    ' "control_port": 0, "hb_port": 0, "key": "k", "signature_scheme": "hmac-sha256"}')
+    p = subprocess.run([str(HOPS), "kernel", "-f", str(conn), "--engine", "no-such-engine"],
+                       capture_output=True, text=True, timeout=30)
+    assert p.returncode != 0 and "no-such-engine" in p.stderr and "jupyter kernelspec list" in p.stderr
+
+
+def test_an_engine_that_cannot_start_is_reported_with_its_output(jupyter_path, tmp_path):
+    import subprocess
+    from conftest import HOPS
+
+    broken = tmp_path / "python"
+    broken.write_text("#!/bin/sh\necho 'No module named ipykernel_launcher' >&2\nexit 1\n")
+    broken.chmod(0o755)
+    subprocess.run([str(HOPS), "kernelspec", "install", "--prefix", str(jupyter_path.parent.parent),
+                    "--name", "hops-broken", "--python", str(broken)], check=True)
+    km = KernelManager(kernel_name="hops-broken")
+    km.start_kernel()
+    kc = km.client()
+    kc.start_channels()
+    try:
+        kc.wait_for_ready(timeout=60)  # hops itself answers, and says why the engine is missing
+        kc.kernel_info()
+        assert "not running" in kc.get_shell_msg(timeout=10)["content"]["banner"]
+        reply, out = run(kc, "1+1")
+        assert reply["ename"] == "EngineUnavailable" and "No module named ipykernel_launcher" in reply["evalue"]
+        reply, out = run(kc, "%hops version\n1+1")
+        assert reply["ename"] == "EngineUnavailable" and "restart the kernel" in reply["evalue"]
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
