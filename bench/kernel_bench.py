@@ -76,6 +76,18 @@ def latencies(k, code):
     return sorted(k.roundtrip(code) for _ in range(ROUNDS))
 
 
+def paired_latencies(a, b, code):
+    """Alternates the two kernels round by round, so machine noise hits both alike."""
+    for _ in range(50):
+        a.roundtrip(code)
+        b.roundtrip(code)
+    xs, ys = [], []
+    for _ in range(ROUNDS):
+        xs.append(a.roundtrip(code))
+        ys.append(b.roundtrip(code))
+    return sorted(xs), sorted(ys)
+
+
 def p(xs, q):
     return xs[min(len(xs) - 1, int(q * len(xs)))]
 
@@ -113,9 +125,7 @@ def main():
     print(f"rounds={ROUNDS} lines={LINES} python={sys.version.split()[0]}\n")
     direct, hops = Kernel("python3"), Kernel("hops")
     try:
-        d = latencies(direct, "1+1")
-        h = latencies(hops, "1+1")
-        v = latencies(hops, "%hops version")
+        d, h = paired_latencies(direct, hops, "1+1")
         print("1. execute_request 1+1, sent -> reply + idle")
         print(f"   ipykernel direct   median {ms(statistics.median(d))}  p99 {ms(p(d, .99))}")
         print(f"   hops kernel        median {ms(statistics.median(h))}  p99 {ms(p(h, .99))}")
@@ -129,9 +139,14 @@ def main():
         print(f"   hops kernel        {fh:.3f} s  all lines in order: {ok_h}")
         print(f"   ratio {fh / fd:.3f}x  (target <= 1.1x)\n")
 
+        # Last: the engine records each %hops cell in its history off the cell's critical path, so a
+        # burst of them leaves the engine busy for a moment afterwards.
+        v = latencies(hops, "%hops version")
+        drain = hops.roundtrip("1+1")
         print("3. %hops version (answered by hops) vs ipykernel 1+1")
         print(f"   %hops version      median {ms(statistics.median(v))}  p99 {ms(p(v, .99))}")
-        print(f"   {statistics.median(d) / statistics.median(v):.1f}x faster than ipykernel's 1+1  (target >= 3x)\n")
+        print(f"   {statistics.median(d) / statistics.median(v):.1f}x faster than ipykernel's 1+1  (target >= 3x)")
+        print(f"   engine caught up with the {ROUNDS + 50} history records in {drain:.3f} s after the burst\n")
     finally:
         direct.close()
         hops.close()

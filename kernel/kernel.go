@@ -60,6 +60,12 @@ type Kernel struct {
 	nextCount    int
 	active       context.CancelFunc // cancels the %hops command that is running
 	shuttingDown bool
+	// history holds the history records of %hops cells not yet sent to the engine (see recordHistory).
+	history      []*Message
+	historyTimer *time.Timer
+
+	// sendMu orders what goes to the engine's shell: queued history records before the next request.
+	sendMu sync.Mutex
 }
 
 // request is a frontend request: where its reply goes.
@@ -298,6 +304,7 @@ func (k *Kernel) watch(e *engine) {
 		return
 	}
 	k.eng, k.ready = nil, make(chan struct{})
+	k.history = nil // records for the dead engine's history
 	var lost []*request
 	for id, r := range k.pending {
 		if r.eng == e {
@@ -458,7 +465,11 @@ func (k *Kernel) forward(m *Message, r *request) {
 		k.pending[id] = r
 	}
 	k.mu.Unlock()
-	if err := out.send(m.Frames()[len(m.Identities):]); err != nil {
+	send := k.toEngineShell
+	if out == e.control {
+		send = func(_ *engine, frames [][]byte) error { return e.control.send(frames) }
+	}
+	if err := send(e, m.Frames()[len(m.Identities):]); err != nil {
 		k.log.Warn("forward to engine", "msg_type", r.msgType, "err", err)
 	}
 }
@@ -731,6 +742,52 @@ func (k *Kernel) signalChanged() {
 }
 
 // --- messages hops sends -----------------------------------------------------------------------
+
+// toEngineShell sends a request to the engine's shell after the history records still queued, so
+// the engine sees everything in the order hops received it.
+func (k *Kernel) toEngineShell(e *engine, frames [][]byte) error {
+	k.sendMu.Lock()
+	defer k.sendMu.Unlock()
+	k.flushHistoryLocked(e)
+	return e.shell.send(frames)
+}
+
+// recordHistory queues code for the engine's history. Recording is not urgent: the records go out
+// before the next request to the engine, or after a moment of quiet, so a %hops cell never waits
+// for the engine and the engine does not compete for CPU while the cell's reply is on its way.
+func (k *Kernel) recordHistory(code string) {
+	m := k.internalMessage("execute_request", map[string]any{"code": code, "silent": false,
+		"store_history": true, "user_expressions": map[string]any{}, "allow_stdin": false, "stop_on_error": false})
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.history = append(k.history, m)
+	if k.historyTimer == nil {
+		k.historyTimer = time.AfterFunc(100*time.Millisecond, func() {
+			k.sendMu.Lock()
+			defer k.sendMu.Unlock()
+			k.mu.Lock()
+			e := k.eng
+			k.historyTimer = nil
+			k.mu.Unlock()
+			if e != nil {
+				k.flushHistoryLocked(e)
+			}
+		})
+	}
+}
+
+// flushHistoryLocked sends the queued history records; k.sendMu must be held.
+func (k *Kernel) flushHistoryLocked(e *engine) {
+	k.mu.Lock()
+	queued := k.history
+	k.history = nil
+	k.mu.Unlock()
+	for _, m := range queued {
+		if err := e.shell.send(m.Frames()); err != nil {
+			k.log.Warn("record history", "err", err)
+		}
+	}
+}
 
 func (k *Kernel) publish(msgType string, parent []byte, content any) {
 	m, err := NewMessage(k.signer, k.session, msgType, parent, content)

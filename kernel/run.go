@@ -100,8 +100,8 @@ func (k *Kernel) runCell(r *request, req executeRequest) bool {
 	}
 
 	// Record the cell in the engine's history: a comment with the cell's text advances the engine's
-	// execution count and keeps history and In[] complete. The engine runs it before anything sent
-	// later, so hops waits for it only when the frontend asked for user_expressions.
+	// execution count and keeps history and In[] complete. hops waits for it only when the frontend
+	// asked for user_expressions; otherwise it is queued (recordHistory).
 	userExpressions := map[string]any{}
 	if comment, ok := historyComment(k.cfg.Engine.Language, req.Code); record && engineAlive && ok {
 		if len(req.UserExpressions) > 0 {
@@ -112,7 +112,7 @@ func (k *Kernel) runCell(r *request, req executeRequest) bool {
 				}
 			}
 		} else {
-			k.engineSend(comment)
+			k.recordHistory(comment)
 		}
 	}
 	if record {
@@ -148,7 +148,7 @@ func (k *Kernel) engineExecute(r *request, count int, code string, silent, store
 	})
 	sub.count = count
 	defer k.dropSub(m)
-	if err := e.shell.send(m.Frames()); err != nil {
+	if err := k.toEngineShell(e, m.Frames()); err != nil {
 		return nil, err
 	}
 	var rep *Message
@@ -171,20 +171,6 @@ func (k *Kernel) engineExecute(r *request, count int, code string, silent, store
 		return nil, errors.New("the engine sent a malformed execute_reply")
 	}
 	return &out, nil
-}
-
-// engineSend sends code to the engine to record in its history without waiting: hops asks for no
-// reply, and the engine's messages about it are dropped as those of an unknown internal request.
-func (k *Kernel) engineSend(code string) {
-	e, err := k.engine()
-	if err != nil {
-		return
-	}
-	m := k.internalMessage("execute_request", map[string]any{"code": code, "silent": false,
-		"store_history": true, "user_expressions": map[string]any{}, "allow_stdin": false, "stop_on_error": false})
-	if err := e.shell.send(m.Frames()); err != nil {
-		k.log.Warn("record history", "err", err)
-	}
 }
 
 // magicError turns a failed %hops command into what the frontend shows.

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 
@@ -84,6 +85,13 @@ func runKernel(args []string, stderr io.Writer) error {
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})).With("component", "hops-kernel")
 
+	if path := os.Getenv("HOPS_CPUPROFILE"); path != "" {
+		stopProfile, err := startCPUProfile(path)
+		if err != nil {
+			return err
+		}
+		defer stopProfile()
+	}
 	conn, err := kernel.ReadConnectionFile(*connFile)
 	if err != nil {
 		return err
@@ -118,6 +126,20 @@ func runKernel(args []string, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
 	return k.Serve(ctx)
+}
+
+// startCPUProfile writes a CPU profile of the kernel to path until the returned func is called
+// (HOPS_CPUPROFILE=path, for `go tool pprof`).
+func startCPUProfile(path string) (func(), error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("HOPS_CPUPROFILE: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("HOPS_CPUPROFILE: %w", err)
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
 
 func runKernelspec(args []string, stdout, stderr io.Writer) error {

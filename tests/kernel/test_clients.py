@@ -88,3 +88,12 @@ def test_a_misplaced_cell_magic_is_a_usage_error(kernel):
     km, kc = kernel
     reply, out = run(kc, "x = 1\n%%hops version")
     assert reply["ename"] == "UsageError" and "first line of its cell" in reply["evalue"]
+
+
+def test_hops_cells_are_in_the_history_and_counted(kernel):
+    km, kc = kernel
+    first, _ = run(kc, "%hops version")
+    kc.history(hist_access_type="tail", n=1, raw=True, output=False)
+    assert kc.get_shell_msg(timeout=10)["content"]["history"][-1][1:] == [first["execution_count"], "# %hops version"]
+    second, _ = run(kc, "1+1")
+    assert second["execution_count"] == first["execution_count"] + 1
