@@ -66,6 +66,15 @@ type Kernel struct {
 
 	// sendMu orders what goes to the engine's shell: queued history records before the next request.
 	sendMu sync.Mutex
+	// abortBefore is when the last execution failed with stop_on_error: execute requests that arrived
+	// before it are aborted, as ipykernel aborts its queue (JupyterLab's Run All relies on it).
+	abortBefore time.Time
+}
+
+// arrival is a shell message and when hops received it.
+type arrival struct {
+	m  *Message
+	at time.Time
 }
 
 // request is a frontend request: where its reply goes.
@@ -78,6 +87,7 @@ type request struct {
 	// historySession is the absolute session a history range request asked for: IPython labels the
 	// current session's rows 0, and hops relabels them with the number that was asked for.
 	historySession int
+	stopOnError    bool // an execute_request whose failure aborts what was queued behind it
 }
 
 type flight struct {
@@ -128,10 +138,10 @@ func (k *Kernel) Serve(ctx context.Context) error {
 
 	go k.launch()
 	go k.hb.serve(func(frames [][]byte) { _ = k.hb.send(frames) })
-	shellIn := make(chan *Message, 1024)
+	shellIn := make(chan arrival, 1024)
 	go k.shell.serve(func(frames [][]byte) {
 		if m := k.decode("shell", frames); m != nil {
-			shellIn <- m
+			shellIn <- arrival{m, time.Now()}
 		}
 	})
 	go k.control.serve(func(frames [][]byte) {
@@ -370,14 +380,15 @@ func (k *Kernel) fail(r *request, ename, evalue string) {
 // shellLoop handles shell requests in order. Python-only requests are forwarded without waiting, the
 // engine queues them; a %hops cell first waits for forwarded executions to finish, so cells run in
 // the order they were sent.
-func (k *Kernel) shellLoop(in chan *Message) {
+func (k *Kernel) shellLoop(in <-chan arrival) {
 	for {
-		var m *Message
+		var a arrival
 		select {
-		case m = <-in:
+		case a = <-in:
 		case <-k.ctx.Done():
 			return
 		}
+		m := a.m
 		h, err := m.Head()
 		if err != nil {
 			k.log.Warn("dropped message", "channel", "shell", "err", err)
@@ -390,18 +401,27 @@ func (k *Kernel) shellLoop(in chan *Message) {
 		case "shutdown_request": // deprecated on shell since 5.4, still accepted
 			k.shutdown(r, m)
 		case "execute_request":
-			if !strings.Contains(string(m.Content), "%hops") {
+			var req executeRequest
+			if err := json.Unmarshal(m.Content, &req); err != nil {
 				k.forward(m, r)
 				continue
 			}
-			var req executeRequest
-			if err := json.Unmarshal(m.Content, &req); err != nil || !hasHops(req.Code) {
+			r.stopOnError = req.StopOnError
+			if k.aborted(a.at) {
+				k.abort(r)
+				continue
+			}
+			if !hasHops(req.Code) {
 				k.forward(m, r)
 				continue
 			}
 			k.waitQuiet()
+			if k.aborted(a.at) { // a forwarded cell before it failed meanwhile
+				k.abort(r)
+				continue
+			}
 			if failed := k.runCell(r, req); failed && req.StopOnError {
-				k.abortQueued(in)
+				k.setAbort()
 			}
 		case "complete_request", "inspect_request":
 			if !k.answerOnHopsLine(r, h.MsgType, m.Content) {
@@ -411,6 +431,25 @@ func (k *Kernel) shellLoop(in chan *Message) {
 			k.forward(m, r)
 		}
 	}
+}
+
+func (k *Kernel) aborted(arrived time.Time) bool {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return arrived.Before(k.abortBefore)
+}
+
+func (k *Kernel) setAbort() {
+	k.mu.Lock()
+	k.abortBefore = time.Now()
+	k.mu.Unlock()
+}
+
+// abort answers an execute request queued behind a failed cell, as ipykernel does.
+func (k *Kernel) abort(r *request) {
+	k.status("busy", r.header)
+	k.sendReply(r, "execute_reply", map[string]any{"status": "aborted"})
+	k.status("idle", r.header)
 }
 
 func (k *Kernel) handleControl(m *Message) {
@@ -476,26 +515,6 @@ func (k *Kernel) forward(m *Message, r *request) {
 
 // noReply lists the shell messages that get no reply, only IOPub traffic.
 var noReply = map[string]bool{"comm_open": true, "comm_msg": true, "comm_close": true}
-
-// abortQueued answers the execute requests that were queued behind a failed cell with stop_on_error,
-// as ipykernel does, and handles anything else queued in order.
-func (k *Kernel) abortQueued(in chan *Message) {
-	for n := len(in); n > 0; n-- {
-		m := <-in
-		h, err := m.Head()
-		if err != nil {
-			continue
-		}
-		r := &request{idents: m.Identities, header: m.Header, msgType: h.MsgType, reply: k.shell}
-		if h.MsgType != "execute_request" {
-			in <- m // keep it: handled after the aborts, in order
-			continue
-		}
-		k.status("busy", r.header)
-		k.sendReply(r, "execute_reply", map[string]any{"status": "aborted"})
-		k.status("idle", r.header)
-	}
-}
 
 func (k *Kernel) kernelInfo(r *request) {
 	k.status("busy", r.header)
@@ -594,10 +613,16 @@ func (k *Kernel) relayReply(frames [][]byte) {
 		}
 		if r.msgType == "execute_request" {
 			var c struct {
-				Count *int `json:"execution_count"`
+				Status string `json:"status"`
+				Count  *int   `json:"execution_count"`
 			}
-			if json.Unmarshal(m.Content, &c) == nil && c.Count != nil {
-				k.nextCount = *c.Count + 1
+			if json.Unmarshal(m.Content, &c) == nil {
+				if c.Count != nil {
+					k.nextCount = *c.Count + 1
+				}
+				if c.Status == "error" && r.stopOnError {
+					k.abortBefore = time.Now()
+				}
 			}
 		}
 	}

@@ -97,3 +97,19 @@ def test_hops_cells_are_in_the_history_and_counted(kernel):
     assert kc.get_shell_msg(timeout=10)["content"]["history"][-1][1:] == [first["execution_count"], "# %hops version"]
     second, _ = run(kc, "1+1")
     assert second["execution_count"] == first["execution_count"] + 1
+
+
+def test_run_all_stops_at_a_failing_python_cell(kernel):
+    """JupyterLab's Run All sends every cell at once: after a failing Python cell, the %hops and
+    Python cells queued behind it are aborted, as ipykernel alone would abort them."""
+    km, kc = kernel
+    ids = [kc.execute("import time; time.sleep(0.5); 1/0", stop_on_error=True),
+           kc.execute("%hops version", stop_on_error=True),
+           kc.execute("print('nope')", stop_on_error=True)]
+    replies = {}
+    while len(replies) < 3:
+        m = kc.get_shell_msg(timeout=30)
+        replies[m["parent_header"]["msg_id"]] = m["content"]["status"]
+    assert [replies[i] for i in ids] == ["error", "aborted", "aborted"]
+    reply, _ = run(kc, "%hops version")  # later cells run again
+    assert reply["status"] == "ok"
