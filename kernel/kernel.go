@@ -46,7 +46,8 @@ type Kernel struct {
 	ctx     context.Context
 	cancel  context.CancelFunc
 
-	shell, control, stdin, iopub, hb *socket
+	shell, control, stdin, hb *socket
+	iopub                     *publisher
 
 	mu           sync.Mutex
 	eng          *engine
@@ -188,27 +189,35 @@ func (k *Kernel) bind() error {
 	k.shell = &socket{Socket: zmq4.NewRouter(k.ctx)}
 	k.control = &socket{Socket: zmq4.NewRouter(k.ctx)}
 	k.stdin = &socket{Socket: zmq4.NewRouter(k.ctx)}
-	k.iopub = &socket{Socket: zmq4.NewPub(k.ctx)}
 	k.hb = &socket{Socket: zmq4.NewRep(k.ctx)}
 	for _, b := range []struct {
 		name string
 		s    *socket
 		port int
 	}{{"shell", k.shell, c.ShellPort}, {"control", k.control, c.ControlPort}, {"stdin", k.stdin, c.StdinPort},
-		{"iopub", k.iopub, c.IOPubPort}, {"hb", k.hb, c.HBPort}} {
+		{"hb", k.hb, c.HBPort}} {
 		if err := b.s.Listen(c.zmqEndpoint(b.port)); err != nil {
 			k.closeSockets()
 			return fmt.Errorf("listen %s on %s: %w", b.name, c.Endpoint(b.port), err)
 		}
 	}
+	iopub, err := listenPublisher(k.ctx, c.Endpoint(c.IOPubPort))
+	if err != nil {
+		k.closeSockets()
+		return fmt.Errorf("listen iopub on %s: %w", c.Endpoint(c.IOPubPort), err)
+	}
+	k.iopub = iopub
 	return nil
 }
 
 func (k *Kernel) closeSockets() {
-	for _, s := range []*socket{k.shell, k.control, k.stdin, k.iopub, k.hb} {
+	for _, s := range []*socket{k.shell, k.control, k.stdin, k.hb} {
 		if s != nil {
 			s.Close()
 		}
+	}
+	if k.iopub != nil {
+		k.iopub.Close()
 	}
 }
 
