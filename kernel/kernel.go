@@ -675,23 +675,19 @@ func (k *Kernel) relayIOPub(frames [][]byte) {
 		k.log.Warn("bad message from engine", "err", err)
 		return
 	}
-	var h struct {
-		MsgType string `json:"msg_type"`
-	}
-	_ = json.Unmarshal(m.Header, &h)
-	parent := m.ParentID()
-	idle := h.MsgType == "status" && isIdle(m.Content)
+	msgType, parent := m.MsgType(), m.ParentID()
+	idle := msgType == "status" && isIdle(m.Content)
 	if strings.HasPrefix(parent, internalPrefix) {
 		k.mu.Lock()
 		sub := k.subs[parent]
 		k.mu.Unlock()
 		switch {
 		case sub == nil:
-		case h.MsgType == "status":
+		case msgType == "status":
 			if idle {
 				sub.markIdle()
 			}
-		case sub.run != nil && h.MsgType == "execute_result":
+		case sub.run != nil && msgType == "execute_result":
 			// The engine numbers results of store_history=false requests with its previous count;
 			// the cell's result carries the cell's count.
 			var c map[string]any
@@ -700,7 +696,7 @@ func (k *Kernel) relayIOPub(frames [][]byte) {
 				m.Content, _ = json.Marshal(c)
 			}
 			_ = k.iopub.send(m.Reparent(sub.run.header, k.signer).Frames())
-		case sub.run != nil && h.MsgType != "execute_input":
+		case sub.run != nil && msgType != "execute_input":
 			_ = k.iopub.send(m.Reparent(sub.run.header, k.signer).Frames())
 		}
 		return
@@ -878,10 +874,4 @@ func (k *Kernel) dropSub(m *Message) {
 	k.mu.Unlock()
 }
 
-func msgID(header []byte) string {
-	var h struct {
-		MsgID string `json:"msg_id"`
-	}
-	_ = json.Unmarshal(header, &h)
-	return h.MsgID
-}
+func msgID(header []byte) string { return headerField(header, "msg_id") }

@@ -79,14 +79,35 @@ func (m *Message) Head() (Header, error) {
 }
 
 // ParentID returns the msg_id of the parent header, or "" when there is none.
-func (m *Message) ParentID() string {
-	var p struct {
-		MsgID string `json:"msg_id"`
-	}
-	if json.Unmarshal(m.Parent, &p) != nil {
+func (m *Message) ParentID() string { return headerField(m.Parent, "msg_id") }
+
+// MsgType returns the msg_type of the header.
+func (m *Message) MsgType() string { return headerField(m.Header, "msg_type") }
+
+// headerField reads one top-level string field of a header. Routing needs two fields of every
+// message hops relays; scanning for them costs a fraction of a reflective decode. Headers are flat
+// objects of short strings, so a field is the first occurrence of its quoted key followed by a colon;
+// anything unusual (escapes, odd spacing) falls back to encoding/json.
+func headerField(header []byte, key string) string {
+	i := bytes.Index(header, []byte(`"`+key+`"`))
+	if i < 0 {
 		return ""
 	}
-	return p.MsgID
+	rest := bytes.TrimLeft(header[i+len(key)+2:], " \t\r\n")
+	if len(rest) > 0 && rest[0] == ':' {
+		rest = bytes.TrimLeft(rest[1:], " \t\r\n")
+		if len(rest) > 0 && rest[0] == '"' {
+			if end := bytes.IndexByte(rest[1:], '"'); end >= 0 && bytes.IndexByte(rest[1:end+1], '\\') < 0 {
+				return string(rest[1 : end+1])
+			}
+		}
+	}
+	var h map[string]any
+	if json.Unmarshal(header, &h) != nil {
+		return ""
+	}
+	v, _ := h[key].(string)
+	return v
 }
 
 // Signer computes and checks HMAC-SHA256 signatures. An empty key disables signing, as the

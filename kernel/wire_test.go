@@ -448,3 +448,22 @@ func TestSignerIsSafeForConcurrentUse(t *testing.T) {
 		}
 	}
 }
+
+func TestHeaderFieldReadsTopLevelStrings(t *testing.T) {
+	for _, tc := range []struct {
+		header, key, want string
+	}{
+		{`{"msg_id": "abc", "msg_type": "status"}`, "msg_id", "abc"},
+		{`{"msg_id":"abc","msg_type":"status"}`, "msg_type", "status"},
+		{`{"msg_type" :  "execute_reply"}`, "msg_type", "execute_reply"},
+		{`{}`, "msg_id", ""},
+		{`{"username": "msg_id", "msg_id": "real"}`, "msg_id", "real"},     // the key name as a value
+		{`{"msg_id": "a\"b"}`, "msg_id", `a"b`},                            // escapes: decoded properly
+		{`{"note": "\"msg_id\": \"fake\"", "msg_id": "x"}`, "msg_id", "x"}, // a key inside a string
+		{`not json`, "msg_id", ""},
+	} {
+		if got := headerField([]byte(tc.header), tc.key); got != tc.want {
+			t.Errorf("headerField(%s, %q) = %q, want %q", tc.header, tc.key, got, tc.want)
+		}
+	}
+}
