@@ -398,13 +398,11 @@ func (k *Kernel) shellLoop(in <-chan arrival) {
 			return
 		}
 		m := a.m
-		h, err := m.Head()
-		if err != nil {
-			k.log.Warn("dropped message", "channel", "shell", "err", err)
+		r := k.requestOf(m, "shell", k.shell)
+		if r == nil {
 			continue
 		}
-		r := &request{idents: m.Identities, header: m.Header, msgType: h.MsgType, reply: k.shell}
-		switch h.MsgType {
+		switch r.msgType {
 		case "kernel_info_request":
 			k.kernelInfo(r)
 		case "shutdown_request": // deprecated on shell since 5.4, still accepted
@@ -433,7 +431,7 @@ func (k *Kernel) shellLoop(in <-chan arrival) {
 				k.setAbort()
 			}
 		case "complete_request", "inspect_request":
-			if !k.answerOnHopsLine(r, h.MsgType, m.Content) {
+			if !k.answerOnHopsLine(r, r.msgType, m.Content) {
 				k.forward(m, r)
 			}
 		default:
@@ -461,14 +459,23 @@ func (k *Kernel) abort(r *request) {
 	k.status("idle", r.header)
 }
 
-func (k *Kernel) handleControl(m *Message) {
+// requestOf is the request a frontend message makes; a message without a usable header is logged and
+// dropped.
+func (k *Kernel) requestOf(m *Message, channel string, reply *socket) *request {
 	h, err := m.Head()
 	if err != nil {
-		k.log.Warn("dropped message", "channel", "control", "err", err)
+		k.log.Warn("dropped message", "channel", channel, "err", err)
+		return nil
+	}
+	return &request{idents: m.Identities, header: m.Header, msgType: h.MsgType, reply: reply}
+}
+
+func (k *Kernel) handleControl(m *Message) {
+	r := k.requestOf(m, "control", k.control)
+	if r == nil {
 		return
 	}
-	r := &request{idents: m.Identities, header: m.Header, msgType: h.MsgType, reply: k.control}
-	switch h.MsgType {
+	switch r.msgType {
 	case "kernel_info_request":
 		k.kernelInfo(r)
 	case "interrupt_request":
