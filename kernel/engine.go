@@ -31,6 +31,7 @@ type engine struct {
 	ctx    context.Context // ends when the process has exited or the engine is stopped
 	cancel context.CancelFunc
 	done   chan struct{} // closed once the process has been reaped
+	closed sync.Once
 	exit   string        // how the process ended; set before done is closed
 	stderr *tailBuffer   // the end of the engine's stderr, for error messages
 }
@@ -170,13 +171,15 @@ func (e *engine) signal(sig syscall.Signal) {
 }
 
 func (e *engine) close() {
-	e.cancel()
-	for _, s := range []*socket{e.shell, e.control, e.stdin, e.iopub} {
-		if s != nil {
-			s.Close()
+	e.closed.Do(func() {
+		e.cancel()
+		for _, s := range []*socket{e.shell, e.control, e.stdin, e.iopub} {
+			if s != nil {
+				s.Close()
+			}
 		}
-	}
-	os.RemoveAll(e.dir)
+		os.RemoveAll(e.dir)
+	})
 }
 
 func describeExit(ps *os.ProcessState, err error) string {

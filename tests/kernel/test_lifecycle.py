@@ -172,3 +172,13 @@ def test_an_engine_that_cannot_start_is_reported_with_its_output(jupyter_path, t
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=True)
+
+
+def test_killing_the_hops_process_takes_its_engine_along(kernel):
+    km, kc = kernel
+    engine = engine_pid(kc)
+    os.kill(km.provisioner.pid, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while alive(engine) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not alive(engine), "the engine outlived the kernel that supervised it"
