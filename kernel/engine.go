@@ -32,8 +32,8 @@ type engine struct {
 	cancel context.CancelFunc
 	done   chan struct{} // closed once the process has been reaped
 	closed sync.Once
-	exit   string        // how the process ended; set before done is closed
-	stderr *tailBuffer   // the end of the engine's stderr, for error messages
+	exit   string      // how the process ended; set before done is closed
+	stderr *tailBuffer // the end of the engine's stderr, for error messages
 }
 
 // startEngine launches the engine process and connects hops' client sockets to it. The engine signs

@@ -34,17 +34,25 @@ type subscriber struct {
 
 // listenPublisher binds the IOPub endpoint ("tcp://host:port" or "ipc://path").
 func listenPublisher(ctx context.Context, endpoint string) (*publisher, error) {
-	network, addr := "tcp", strings.TrimPrefix(endpoint, "tcp://")
-	if rest, ok := strings.CutPrefix(endpoint, "ipc://"); ok {
-		network, addr = "unix", rest
-	}
-	ln, err := net.Listen(network, addr)
+	ln, err := net.Listen(listenAddr(endpoint))
 	if err != nil {
 		return nil, err
 	}
 	p := &publisher{ln: ln, subs: map[*subscriber]struct{}{}}
 	go p.accept(ctx)
 	return p, nil
+}
+
+// listenAddr maps a ZeroMQ endpoint to net.Listen's network and address.
+func listenAddr(endpoint string) (network, addr string) {
+	if rest, ok := strings.CutPrefix(endpoint, "ipc://"); ok {
+		return "unix", rest
+	}
+	addr = strings.TrimPrefix(endpoint, "tcp://")
+	if host, port, err := net.SplitHostPort(addr); err == nil && host == "*" {
+		addr = net.JoinHostPort("0.0.0.0", port) // ZeroMQ's "all interfaces"
+	}
+	return "tcp", addr
 }
 
 func (p *publisher) accept(ctx context.Context) {

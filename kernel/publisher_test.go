@@ -112,3 +112,23 @@ func TestAppendFramesEncodesZMTP(t *testing.T) {
 		t.Fatalf("got % x", got[:16])
 	}
 }
+
+func TestListenAddrMapsZeroMQEndpoints(t *testing.T) {
+	for endpoint, want := range map[string][2]string{
+		"tcp://127.0.0.1:5555":  {"tcp", "127.0.0.1:5555"},
+		"tcp://*:5555":          {"tcp", "0.0.0.0:5555"},
+		"ipc:///tmp/k/engine-4": {"unix", "/tmp/k/engine-4"},
+	} {
+		if network, addr := listenAddr(endpoint); network != want[0] || addr != want[1] {
+			t.Errorf("listenAddr(%q) = %s %s, want %s %s", endpoint, network, addr, want[0], want[1])
+		}
+	}
+}
+
+func TestPublisherListensOnUnixSockets(t *testing.T) {
+	p, err := listenPublisher(context.Background(), "ipc://"+t.TempDir()+"/iopub")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Close()
+}
