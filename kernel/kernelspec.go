@@ -37,7 +37,9 @@ type kernelJSON struct {
 func DefaultEngine(python string) EngineSpec {
 	return EngineSpec{
 		Name: "ipykernel", DisplayName: "Python 3 (ipykernel)", Language: "python", InterruptMode: "signal",
-		Argv:   []string{python, "-m", "ipykernel_launcher", "-f", "{connection_file}"},
+		// -Xfrozen_modules=off: as in ipykernel's own kernelspec, so that debugpy can set breakpoints
+		// and does not warn on every start (older Pythons ignore unknown -X options).
+		Argv:   []string{python, "-Xfrozen_modules=off", "-m", "ipykernel_launcher", "-f", "{connection_file}"},
 		Python: python,
 	}
 }
@@ -120,12 +122,22 @@ func FindEngine(name, python string) (EngineSpec, error) {
 		if spec.InterruptMode == "" {
 			spec.InterruptMode = "signal"
 		}
-		if len(kj.Argv) > 2 && kj.Argv[1] == "-m" && strings.HasPrefix(kj.Argv[2], "ipykernel") {
+		if isIPykernel(kj.Argv) {
 			spec.Python = kj.Argv[0]
 		}
 		return spec, nil
 	}
 	return EngineSpec{}, fmt.Errorf("engine kernelspec %q not found in %s; `jupyter kernelspec list` shows the installed ones", name, strings.Join(dirs, ", "))
+}
+
+// isIPykernel reports whether argv runs ipykernel (python [-X...] -m ipykernel_launcher ...).
+func isIPykernel(argv []string) bool {
+	for i := 1; i+1 < len(argv); i++ {
+		if argv[i] == "-m" {
+			return strings.HasPrefix(argv[i+1], "ipykernel")
+		}
+	}
+	return false
 }
 
 func isBarePython(cmd string) bool {
