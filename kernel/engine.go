@@ -26,7 +26,7 @@ type engine struct {
 	cmd  *exec.Cmd
 	log  *slog.Logger
 
-	shell, control, stdin, iopub *socket
+	shell, control, stdin, iopub *peer
 
 	ctx    context.Context // ends when the process has exited or the engine is stopped
 	cancel context.CancelFunc
@@ -103,25 +103,29 @@ func startEngine(parent context.Context, spec EngineSpec, key string, log *slog.
 // the engine process exits.
 func (e *engine) dial() error {
 	id := zmq4.SocketIdentity("hops-" + uuid.NewString())
-	opts := []zmq4.Option{zmq4.WithDialerRetry(20 * time.Millisecond), zmq4.WithDialerMaxRetries(-1)}
-	// shell and stdin share an identity so that input_request reaches the requester (protocol rule).
-	e.shell = &socket{Socket: zmq4.NewDealer(e.ctx, append(opts, zmq4.WithID(id))...)}
-	e.stdin = &socket{Socket: zmq4.NewDealer(e.ctx, append(opts, zmq4.WithID(id))...)}
-	e.control = &socket{Socket: zmq4.NewDealer(e.ctx, opts...)}
-	e.iopub = &socket{Socket: zmq4.NewSub(e.ctx, opts...)}
 	for _, d := range []struct {
-		s    *socket
+		p    **peer
 		port int
-	}{{e.shell, e.conn.ShellPort}, {e.control, e.conn.ControlPort}, {e.stdin, e.conn.StdinPort}, {e.iopub, e.conn.IOPubPort}} {
-		if err := d.s.Dial(e.conn.zmqEndpoint(d.port)); err != nil {
+		typ  zmq4.SocketType
+		id   zmq4.SocketIdentity
+	}{
+		// shell and stdin share an identity so that input_request reaches the requester (protocol rule).
+		{&e.shell, e.conn.ShellPort, zmq4.Dealer, id},
+		{&e.stdin, e.conn.StdinPort, zmq4.Dealer, id},
+		{&e.control, e.conn.ControlPort, zmq4.Dealer, zmq4.SocketIdentity("hops-control-" + uuid.NewString())},
+		{&e.iopub, e.conn.IOPubPort, zmq4.Sub, zmq4.SocketIdentity("")},
+	} {
+		p, err := dialPeer(e.ctx, e.conn.Endpoint(d.port), d.typ, d.id)
+		if err != nil {
 			if e.ctx.Err() != nil {
 				<-e.done
 				return fmt.Errorf("engine %q exited while starting (%s)%s", e.spec.Name, e.exit, e.stderr.excerpt())
 			}
 			return fmt.Errorf("connect to engine %q: %w", e.spec.Name, err)
 		}
+		*d.p = p
 	}
-	return e.iopub.SetOption(zmq4.OptionSubscribe, "")
+	return e.iopub.subscribe("")
 }
 
 // interrupt interrupts the engine the way its kernelspec asks.
@@ -173,7 +177,7 @@ func (e *engine) signal(sig syscall.Signal) {
 func (e *engine) close() {
 	e.closed.Do(func() {
 		e.cancel()
-		for _, s := range []*socket{e.shell, e.control, e.stdin, e.iopub} {
+		for _, s := range []*peer{e.shell, e.control, e.stdin, e.iopub} {
 			if s != nil {
 				s.Close()
 			}
