@@ -30,10 +30,10 @@ func (k *Kernel) recordHistory(code string) {
 			k.sendMu.Lock()
 			defer k.sendMu.Unlock()
 			k.mu.Lock()
-			e := k.eng
+			e, stopping := k.eng, k.shuttingDown
 			k.historyTimer = nil
 			k.mu.Unlock()
-			if e != nil {
+			if e != nil && !stopping { // a stopping engine's history goes with it
 				k.flushHistoryLocked(e)
 			}
 		})
