@@ -213,15 +213,9 @@ func (k *Kernel) shutdown(r *request, m *Message) {
 	}
 	_ = json.Unmarshal(m.Content, &c)
 	k.status("busy", r.header)
-	k.mu.Lock()
-	k.shuttingDown = true
-	e := k.eng
-	k.mu.Unlock()
-	if e != nil {
-		e.stop(k.signer, k.session, 2*time.Second)
-	}
+	k.stopEngine()
 	k.sendReply(r, "shutdown_reply", map[string]any{"status": "ok", "restart": c.Restart})
 	k.status("idle", r.header)
-	time.Sleep(100 * time.Millisecond) // zmq4 publishes from a queue: let the idle go out
+	k.iopub.flush(time.Second) // the frontend waits for this idle; hops exits right after
 	k.cancel()
 }

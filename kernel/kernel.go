@@ -155,14 +155,7 @@ func (k *Kernel) Serve(ctx context.Context) error {
 	})
 	k.publish("status", nil, map[string]string{"execution_state": "starting"})
 	k.shellLoop(shellIn)
-
-	k.mu.Lock()
-	k.shuttingDown = true
-	e := k.eng
-	k.mu.Unlock()
-	if e != nil {
-		e.stop(k.signer, k.session, 2*time.Second)
-	}
+	k.stopEngine()
 	return nil
 }
 

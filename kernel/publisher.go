@@ -6,6 +6,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/go-zeromq/zmq4"
 	"github.com/go-zeromq/zmq4/security/null"
@@ -28,6 +29,7 @@ type subscriber struct {
 	mu     sync.Mutex
 	topics []string // subscribed prefixes
 	buf    []byte   // encoded frames waiting for the writer
+	busy   bool     // the writer holds frames it has not written yet
 	wake   chan struct{}
 	done   chan struct{}
 }
@@ -122,9 +124,14 @@ func (s *subscriber) write() {
 		}
 		s.mu.Lock()
 		out, s.buf = s.buf, out[:0]
+		s.busy = len(out) > 0
 		s.mu.Unlock()
 		if len(out) > 0 {
-			if _, err := s.raw.Write(out); err != nil {
+			_, err := s.raw.Write(out)
+			s.mu.Lock()
+			s.busy = false
+			s.mu.Unlock()
+			if err != nil {
 				s.raw.Close() // serve sees the error and removes the subscriber
 				return
 			}
@@ -177,6 +184,25 @@ func appendFrames(b []byte, frames [][]byte) []byte {
 		b = append(b, f...)
 	}
 	return b
+}
+
+// flush waits until everything published has been written to every subscriber, or timeout.
+func (p *publisher) flush(timeout time.Duration) {
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		pending := false
+		p.mu.Lock()
+		for s := range p.subs {
+			s.mu.Lock()
+			pending = pending || len(s.buf) > 0 || s.busy
+			s.mu.Unlock()
+		}
+		p.mu.Unlock()
+		if !pending {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
 }
 
 func (p *publisher) Close() error { return p.ln.Close() }

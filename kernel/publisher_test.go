@@ -132,3 +132,26 @@ func TestPublisherListensOnUnixSockets(t *testing.T) {
 	}
 	p.Close()
 }
+
+func TestPublisherFlushReturnsOnceEverythingIsWritten(t *testing.T) {
+	p := newTestPublisher(t)
+	sub := subscribe(t, p, "")
+	for i := 0; i < 100; i++ {
+		p.send([][]byte{[]byte("t"), bytes.Repeat([]byte("z"), 10000)})
+	}
+	p.flush(5 * time.Second)
+	p.mu.Lock()
+	for s := range p.subs {
+		s.mu.Lock()
+		if len(s.buf) > 0 || s.busy {
+			t.Error("flush returned with frames still pending")
+		}
+		s.mu.Unlock()
+	}
+	p.mu.Unlock()
+	for i := 0; i < 100; i++ {
+		if _, err := sub.Recv(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

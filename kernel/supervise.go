@@ -160,3 +160,14 @@ func (k *Kernel) fail(r *request, ename, evalue string) {
 	k.sendReply(r, strings.TrimSuffix(r.msgType, "_request")+"_reply", content)
 	k.status("idle", r.header)
 }
+
+// stopEngine stops the engine for good: no fresh one is started after it.
+func (k *Kernel) stopEngine() {
+	k.mu.Lock()
+	k.shuttingDown = true
+	e := k.eng
+	k.mu.Unlock()
+	if e != nil {
+		e.stop(k.signer, k.session, 2*time.Second)
+	}
+}
