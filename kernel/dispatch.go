@@ -133,23 +133,23 @@ func (k *Kernel) forward(m *Message, r *request) {
 			r.historySession = c.Session
 		}
 	}
-	out := e.shell
 	id := msgID(r.header)
+	toControl := r.reply == k.control
 	k.mu.Lock()
-	if r.reply == k.control {
-		out = e.control
-	} else {
+	if !toControl {
 		k.inflight[id] = &flight{eng: e, header: r.header}
 	}
 	if !noReply[r.msgType] {
 		k.pending[id] = r
 	}
 	k.mu.Unlock()
-	send := k.toEngineShell
-	if out == e.control {
-		send = func(_ *engine, frames [][]byte) error { return e.control.send(frames) }
+	frames := m.Frames()[len(m.Identities):]
+	if toControl {
+		err = e.control.send(frames)
+	} else {
+		err = k.toEngineShell(e, frames)
 	}
-	if err := send(e, m.Frames()[len(m.Identities):]); err != nil {
+	if err != nil {
 		k.log.Warn("forward to engine", "msg_type", r.msgType, "err", err)
 	}
 }

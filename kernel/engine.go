@@ -131,7 +131,7 @@ func (e *engine) dial() error {
 // interrupt interrupts the engine the way its kernelspec asks.
 func (e *engine) interrupt(s *Signer, session string) {
 	if e.spec.InterruptMode == "message" {
-		m, _ := NewMessage(s, session, "interrupt_request", nil, map[string]any{})
+		m := newInternalMessage(s, session, "interrupt_request", map[string]any{})
 		if err := e.control.send(m.Frames()); err != nil {
 			e.log.Warn("interrupt engine", "err", err)
 		}
@@ -145,9 +145,8 @@ func (e *engine) interrupt(s *Signer, session string) {
 // stop asks the engine to shut down, then terminates and finally kills its process group, and
 // releases the sockets. It returns when the process has been reaped.
 func (e *engine) stop(s *Signer, session string, grace time.Duration) {
-	if m, err := NewMessage(s, session, "shutdown_request", nil, map[string]any{"restart": false}); err == nil {
-		go e.control.send(m.Frames()) // may block if the engine is gone; the socket closes below
-	}
+	m := newInternalMessage(s, session, "shutdown_request", map[string]any{"restart": false})
+	go e.control.send(m.Frames()) // may block if the engine is gone; the connection closes below
 	select {
 	case <-e.done:
 	case <-time.After(grace):
@@ -191,19 +190,19 @@ func describeExit(ps *os.ProcessState, err error) string {
 		return fmt.Sprint(err)
 	}
 	if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-		return "killed by signal " + strings.ToUpper(strings.TrimPrefix(unix(ws.Signal()), "SIG"))
+		return "killed by signal " + signalName(ws.Signal())
 	}
 	return fmt.Sprintf("exit status %d", ps.ExitCode())
 }
 
-// unix names a signal the way kill -l does (KILL, SEGV, ...).
-func unix(sig syscall.Signal) string {
+// signalName names a signal the way kill -l does (KILL, SEGV, ...).
+func signalName(sig syscall.Signal) string {
 	names := map[syscall.Signal]string{syscall.SIGKILL: "KILL", syscall.SIGTERM: "TERM", syscall.SIGSEGV: "SEGV",
 		syscall.SIGABRT: "ABRT", syscall.SIGINT: "INT", syscall.SIGHUP: "HUP", syscall.SIGBUS: "BUS"}
 	if n, ok := names[sig]; ok {
 		return n
 	}
-	return sig.String()
+	return fmt.Sprintf("%d (%s)", int(sig), sig)
 }
 
 // tailBuffer keeps the last max bytes written to it.

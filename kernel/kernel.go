@@ -13,10 +13,6 @@ import (
 	"github.com/hopsml/hops/magics"
 )
 
-// internalPrefix starts the msg_id of every request hops itself sends to the engine; engine output
-// for them is never relayed as is.
-const internalPrefix = "hops-"
-
 // idleGrace is how long hops waits for an engine's status: idle after its reply before treating the
 // request as finished anyway (an engine that never publishes idle must not wedge %hops cells).
 const idleGrace = 2 * time.Second
@@ -97,7 +93,6 @@ type flight struct {
 type subRequest struct {
 	run      *request
 	count    int // execution count of the cell it runs for
-	eng      *engine
 	reply    chan *Message
 	idle     chan struct{}
 	idleOnce sync.Once

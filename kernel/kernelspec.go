@@ -185,7 +185,7 @@ func InstallKernelspec(o KernelspecOptions) (string, error) {
 		return "", fmt.Errorf("install kernelspec: %w", err)
 	}
 	b, _ := json.MarshalIndent(kj, "", "  ")
-	files := map[string][]byte{"kernel.json": b, "logo-svg.svg": []byte(logoSVG), "logo-64x64.png": logoPNG(64)}
+	files := map[string][]byte{"kernel.json": b, "logo-svg.svg": []byte(logoSVG()), "logo-64x64.png": logoPNG(64)}
 	for name, data := range files {
 		if err := writeFileAtomic(filepath.Join(dir, name), data); err != nil {
 			return "", fmt.Errorf("install kernelspec: %w", err)

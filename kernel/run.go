@@ -94,7 +94,7 @@ func (k *Kernel) runCell(r *request, req executeRequest) bool {
 	}
 	if fail != nil && !fail.shown {
 		if fail.traceback == nil {
-			fail.traceback = []string{"\x1b[0;31m" + fail.ename + "\x1b[0m: " + fail.evalue}
+			fail.traceback = errorTraceback(fail.ename, fail.evalue)
 		}
 		k.publish("error", r.header, map[string]any{"ename": fail.ename, "evalue": fail.evalue, "traceback": fail.traceback})
 	}
@@ -142,7 +142,7 @@ func (k *Kernel) engineExecute(r *request, count int, code string, silent, store
 	if userExpressions == nil {
 		userExpressions = map[string]any{}
 	}
-	sub, m := k.newSub(r, e, "execute_request", map[string]any{
+	sub, m := k.newSub(r, "execute_request", map[string]any{
 		"code": code, "silent": silent, "store_history": storeHistory, "user_expressions": userExpressions,
 		"allow_stdin": allowStdin, "stop_on_error": false,
 	})
@@ -204,11 +204,6 @@ type cellOutput struct {
 
 func (o cellOutput) Display(data magics.Bundle) error {
 	o.k.publish("display_data", o.r.header, map[string]any{"data": data, "metadata": map[string]any{}, "transient": map[string]any{}})
-	return nil
-}
-
-func (o cellOutput) Stream(name, text string) error {
-	o.k.publish("stream", o.r.header, map[string]any{"name": name, "text": text})
 	return nil
 }
 

@@ -3,7 +3,6 @@ package kernel
 // Messages hops sends: to frontends (replies, IOPub) and to the engine (its own requests).
 
 import (
-	"encoding/json"
 	"time"
 )
 
@@ -20,7 +19,7 @@ func (k *Kernel) toEngineShell(e *engine, frames [][]byte) error {
 // before the next request to the engine, or after a moment of quiet, so a %hops cell never waits
 // for the engine and the engine does not compete for CPU while the cell's reply is on its way.
 func (k *Kernel) recordHistory(code string) {
-	m := k.internalMessage("execute_request", map[string]any{"code": code, "silent": false,
+	m := newInternalMessage(k.signer, k.session, "execute_request", map[string]any{"code": code, "silent": false,
 		"store_history": true, "user_expressions": map[string]any{}, "allow_stdin": false, "stop_on_error": false})
 	k.mu.Lock()
 	defer k.mu.Unlock()
@@ -65,6 +64,12 @@ func (k *Kernel) publish(msgType string, parent []byte, content any) {
 	}
 }
 
+// errorTraceback is the traceback of an error hops reports itself: one line, colored as IPython
+// colors the exception name.
+func errorTraceback(ename, evalue string) []string {
+	return []string{"\x1b[0;31m" + ename + "\x1b[0m: " + evalue}
+}
+
 func (k *Kernel) status(state string, parent []byte) {
 	k.publish("status", parent, map[string]string{"execution_state": state})
 }
@@ -81,21 +86,10 @@ func (k *Kernel) sendReply(r *request, msgType string, content any) {
 	}
 }
 
-// internalMessage builds a request hops itself sends to the engine; its msg_id marks it internal.
-func (k *Kernel) internalMessage(msgType string, content any) *Message {
-	m, _ := NewMessage(k.signer, k.session, msgType, nil, content) // contents are plain maps
-	var h Header
-	_ = json.Unmarshal(m.Header, &h)
-	h.MsgID = internalPrefix + h.MsgID
-	m.Header, _ = json.Marshal(h)
-	m.Signature = k.signer.Sign(m.Header, m.Parent, m.Metadata, m.Content)
-	return m
-}
-
 // newSub registers a request hops sends to the engine and returns it ready to send.
-func (k *Kernel) newSub(run *request, e *engine, msgType string, content any) (*subRequest, *Message) {
-	m := k.internalMessage(msgType, content)
-	sub := &subRequest{run: run, eng: e, reply: make(chan *Message, 1), idle: make(chan struct{})}
+func (k *Kernel) newSub(run *request, msgType string, content any) (*subRequest, *Message) {
+	m := newInternalMessage(k.signer, k.session, msgType, content)
+	sub := &subRequest{run: run, reply: make(chan *Message, 1), idle: make(chan struct{})}
 	k.mu.Lock()
 	k.subs[msgID(m.Header)] = sub
 	k.mu.Unlock()

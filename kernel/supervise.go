@@ -40,7 +40,7 @@ func (k *Kernel) launch() {
 func (k *Kernel) handshake(e *engine) (map[string]any, error) {
 	deadline := time.Now().Add(k.cfg.EngineStartTimeout)
 	for time.Now().Before(deadline) {
-		sub, m := k.newSub(nil, e, "kernel_info_request", map[string]any{})
+		sub, m := k.newSub(nil, "kernel_info_request", map[string]any{})
 		if err := e.shell.send(m.Frames()); err != nil {
 			k.dropSub(m)
 			return nil, fmt.Errorf("engine %q: %w", e.spec.Name, err)
@@ -149,7 +149,7 @@ func engineDied(e *engine) error {
 // fail answers a request the engine can no longer answer: an error output for an execution, an error
 // reply, and the idle status the frontend waits for.
 func (k *Kernel) fail(r *request, ename, evalue string) {
-	tb := []string{"\x1b[0;31m" + ename + "\x1b[0m: " + evalue}
+	tb := errorTraceback(ename, evalue)
 	content := map[string]any{"status": "error", "ename": ename, "evalue": evalue, "traceback": tb}
 	if r.msgType == "execute_request" {
 		k.publish("error", r.header, map[string]any{"ename": ename, "evalue": evalue, "traceback": tb})

@@ -204,9 +204,11 @@ func (m *Message) Reparent(parent []byte, s *Signer) *Message {
 }
 
 // NewHeader returns the encoded header of a new message of the given type.
-func NewHeader(msgType, session string) []byte {
+func NewHeader(msgType, session string) []byte { return newHeader(uuid.NewString(), msgType, session) }
+
+func newHeader(msgID, msgType, session string) []byte {
 	h := Header{
-		MsgID:    uuid.NewString(),
+		MsgID:    msgID,
 		Session:  session,
 		Username: "hops",
 		Date:     time.Now().UTC().Format("2006-01-02T15:04:05.000000Z"),
@@ -219,6 +221,21 @@ func NewHeader(msgType, session string) []byte {
 
 // NewMessage builds and signs a message. parent is the raw header of the request it answers (or nil).
 func NewMessage(s *Signer, session, msgType string, parent []byte, content any) (*Message, error) {
+	return newMessage(s, session, uuid.NewString(), msgType, parent, content)
+}
+
+// internalPrefix starts the msg_id of every request hops itself sends to the engine; engine output
+// for them is never relayed as is.
+const internalPrefix = "hops-"
+
+// newInternalMessage builds a request hops itself sends to the engine. Its contents are plain maps,
+// which always encode.
+func newInternalMessage(s *Signer, session, msgType string, content any) *Message {
+	m, _ := newMessage(s, session, internalPrefix+uuid.NewString(), msgType, nil, content)
+	return m
+}
+
+func newMessage(s *Signer, session, msgID, msgType string, parent []byte, content any) (*Message, error) {
 	c, err := json.Marshal(content)
 	if err != nil {
 		return nil, fmt.Errorf("encode %s content: %w", msgType, err)
@@ -226,7 +243,7 @@ func NewMessage(s *Signer, session, msgType string, parent []byte, content any) 
 	if parent == nil {
 		parent = []byte("{}")
 	}
-	m := &Message{Header: NewHeader(msgType, session), Parent: parent, Metadata: []byte("{}"), Content: c}
+	m := &Message{Header: newHeader(msgID, msgType, session), Parent: parent, Metadata: []byte("{}"), Content: c}
 	m.Signature = s.Sign(m.Header, m.Parent, m.Metadata, m.Content)
 	return m, nil
 }

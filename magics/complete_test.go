@@ -2,7 +2,6 @@ package magics
 
 import (
 	"slices"
-	"strings"
 	"testing"
 )
 
@@ -107,15 +106,6 @@ func TestInspect(t *testing.T) {
 		if _, ok := b["text/html"].(string); !ok {
 			t.Errorf("Inspect(%q) has no text/html", tc.line)
 		}
-		for _, w := range tc.want {
-			if !strings.Contains(plain, w) {
-				t.Errorf("Inspect(%q) does not mention %q:\n%s", tc.line, w, plain)
-			}
-		}
-		for _, n := range tc.not {
-			if strings.Contains(plain, n) {
-				t.Errorf("Inspect(%q) mentions %q:\n%s", tc.line, n, plain)
-			}
-		}
+		mentions(t, "Inspect("+tc.line+")", plain, tc.want, tc.not)
 	}
 }

@@ -13,8 +13,7 @@ type Bundle map[string]any
 
 // Output is where a running command writes what the user sees.
 type Output interface {
-	Display(data Bundle) error      // a display_data message
-	Stream(name, text string) error // stdout or stderr text
+	Display(data Bundle) error // a display_data message
 }
 
 // Env is what commands may use of the kernel they run in.

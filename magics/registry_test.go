@@ -16,19 +16,26 @@ import (
 // recorder is an Output that keeps what a command shows.
 type recorder struct {
 	displays []Bundle
-	streams  []stream
 }
-
-type stream struct{ name, text string }
 
 func (r *recorder) Display(data Bundle) error {
 	r.displays = append(r.displays, data)
 	return nil
 }
 
-func (r *recorder) Stream(name, text string) error {
-	r.streams = append(r.streams, stream{name, text})
-	return nil
+// mentions checks that text contains every string of want and none of not.
+func mentions(t *testing.T, what, text string, want, not []string) {
+	t.Helper()
+	for _, w := range want {
+		if !strings.Contains(text, w) {
+			t.Errorf("%s does not mention %q:\n%s", what, w, text)
+		}
+	}
+	for _, n := range not {
+		if strings.Contains(text, n) {
+			t.Errorf("%s mentions %q:\n%s", what, n, text)
+		}
+	}
 }
 
 const testEngine = "ipykernel 6.29.5, Python 3.11.7"
@@ -122,8 +129,8 @@ func TestRunRejectsBadLinesWithAUsageError(t *testing.T) {
 			if !strings.Contains(usage.Msg, tc.want) {
 				t.Errorf("%%hops %s: %q does not contain %q", tc.line, usage.Msg, tc.want)
 			}
-			if len(out.displays)+len(out.streams) != 0 {
-				t.Errorf("%%hops %s showed output with its usage error: %v %v", tc.line, out.displays, out.streams)
+			if len(out.displays) != 0 {
+				t.Errorf("%%hops %s showed output with its usage error: %v", tc.line, out.displays)
 			}
 		})
 	}
@@ -256,16 +263,7 @@ func TestEnvGrepKeepsOnlyMatchingPackages(t *testing.T) {
 		t.Run(tc.line, func(t *testing.T) {
 			env, out := testEnv(snapshotOf(testEnvironment()))
 			plain := text(t, run(t, tc.line, env, out), "text/plain")
-			for _, w := range tc.want {
-				if !strings.Contains(plain, w) {
-					t.Errorf("%q missing %q:\n%s", tc.line, w, plain)
-				}
-			}
-			for _, n := range tc.not {
-				if strings.Contains(plain, n) {
-					t.Errorf("%q shows %q:\n%s", tc.line, n, plain)
-				}
-			}
+			mentions(t, tc.line, plain, tc.want, tc.not)
 		})
 	}
 }
