@@ -182,4 +182,3 @@ def test_killing_the_hops_process_takes_its_engine_along(kernel):
     while alive(engine) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not alive(engine), "the engine outlived the kernel that supervised it"
-
