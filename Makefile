@@ -12,14 +12,17 @@ GO_SOURCES   := $(shell find . -name '*.go' -not -path './.venv/*' -not -path '.
 FUZZTIME     ?= 20s
 DEMO         := demo
 
-.PHONY: run test lint gotest fuzz pytest bench venv build kernelspec clean
+.PHONY: run test lint gotest fuzz pytest bench venv build kernelspec clean chromium webtest
 
-## run: set up everything, install the "Python 3 (hops)" kernelspec into the project venv and start the demo.
-run: build venv kernelspec
-	$(PY) scripts/demo.py --workspace $(DEMO)
+## run: set up everything, then serve JupyterLab with hops lab on the demo workspace (Ctrl-C stops it).
+## The example notebooks are copied in once; edits to them are kept on later runs.
+run: build venv
+	mkdir -p $(DEMO)
+	cp -n examples/*.ipynb $(DEMO)/
+	bin/hops lab --dir $(DEMO) --python $(CURDIR)/$(PY) $(LAB_FLAGS)
 
 ## test: set up everything the tests need and run every test (lint, Go tests, fuzzing, real Jupyter clients).
-test: build venv lint gotest fuzz pytest
+test: build venv lint gotest fuzz pytest webtest
 
 build: bin/hops
 bin/hops: $(GO_SOURCES) experiments/probe.py
@@ -58,9 +61,24 @@ fuzz:
 pytest: build venv
 	$(PY) -m pytest tests -v --timeout=300 -p no:cacheprovider
 
-## bench: hops kernel vs ipykernel launched directly, in one run (numbers go in the issue note).
+## chromium: Debian's chromium for the browser end-to-end test (apt; we run as root in CI).
+chromium:
+	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
+
+WEB := tests/web
+$(WEB)/node_modules/.package-lock.json: $(WEB)/package-lock.json
+	cd $(WEB) && npm ci --no-audit --no-fund
+	touch $@
+
+## webtest: the JavaScript suites against `hops lab`: the Jupyter Server API through @jupyterlab/services
+## (HOPS_WEB_SERVER=jupyter runs it against jupyter_server, the reference) and JupyterLab in headless chromium.
+webtest: build venv chromium $(WEB)/node_modules/.package-lock.json
+	node --test --test-concurrency=1 --test-force-exit --test-reporter=spec $(WEB)/*.test.mjs
+
+## bench: hops kernel vs ipykernel launched directly, then hops lab vs jupyter_server (numbers go in the issue notes).
 bench: build venv
 	$(PY) bench/kernel_bench.py
+	$(PY) bench/server_bench.py
 
 clean:
 	rm -rf bin $(VENV) .tools $(DEMO)

@@ -145,7 +145,7 @@ func (k *Kernel) forward(m *Message, r *request) {
 	k.mu.Unlock()
 	frames := m.Frames()[len(m.Identities):]
 	if toControl {
-		err = e.control.send(frames)
+		err = e.Control.Send(frames)
 	} else {
 		err = k.toEngineShell(e, frames)
 	}

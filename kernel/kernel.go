@@ -144,7 +144,7 @@ func (k *Kernel) Serve(ctx context.Context) error {
 	go k.stdin.serve(func(frames [][]byte) {
 		if m := k.decode("stdin", frames); m != nil {
 			if e, err := k.engine(); err == nil {
-				_ = e.stdin.send(m.Frames()[len(m.Identities):])
+				_ = e.Stdin.Send(m.Frames()[len(m.Identities):])
 			}
 		}
 	})

@@ -8,6 +8,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+
+	"github.com/hopsml/hops/internal/atomicfile"
 )
 
 // EngineSpec says how to start an engine kernel: a Jupyter kernelspec, or the default ipykernel.
@@ -21,6 +23,31 @@ type EngineSpec struct {
 	// Python is the engine's interpreter when hops knows it (the default engine); commands that inspect
 	// the engine's environment run it.
 	Python string
+}
+
+// SpeaksIPC reports whether the kernel is known to accept ipc connection files (ipykernel and hops);
+// any other kernel gets loopback TCP, which every kernel supports.
+func (s EngineSpec) SpeaksIPC() bool {
+	return s.Python != "" || isIPykernel(s.Argv) || (len(s.Argv) > 1 && filepath.Base(s.Argv[0]) == "hops" && s.Argv[1] == "kernel")
+}
+
+// ArgvFor is the command line that starts the kernel on the given connection file.
+func (s EngineSpec) ArgvFor(connFile string) []string {
+	argv := make([]string, len(s.Argv))
+	for i, a := range s.Argv {
+		argv[i] = strings.ReplaceAll(a, "{connection_file}", connFile)
+	}
+	return argv
+}
+
+// EnvList is the kernelspec's env as KEY=VALUE, with ${VAR} references expanded from the current
+// environment as jupyter_client does.
+func (s EngineSpec) EnvList() []string {
+	var env []string
+	for k, v := range s.Env {
+		env = append(env, k+"="+os.ExpandEnv(v))
+	}
+	return env
 }
 
 // kernelJSON is the kernel.json file of a kernelspec.
@@ -88,6 +115,37 @@ func userDataDir() string {
 	return filepath.Join(home, ".local", "share", "jupyter")
 }
 
+// ReadKernelspec reads the kernelspec named name in dir: its kernel.json as written, for those who
+// show it, and the launch description derived from it. A bare "python" in argv means the interpreter
+// of the environment the spec came from; as jupyter_client does with its own interpreter, python
+// (the project's) is put in its place.
+func ReadKernelspec(name, dir, python string) (EngineSpec, map[string]any, error) {
+	b, err := os.ReadFile(filepath.Join(dir, "kernel.json"))
+	if err != nil {
+		return EngineSpec{}, nil, fmt.Errorf("kernelspec %q: %w", name, err)
+	}
+	var raw map[string]any
+	var kj kernelJSON
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return EngineSpec{}, nil, fmt.Errorf("kernelspec %q: %s/kernel.json is not valid JSON: %w", name, dir, err)
+	}
+	if err := json.Unmarshal(b, &kj); err != nil || len(kj.Argv) == 0 {
+		return EngineSpec{}, nil, fmt.Errorf("kernelspec %q: %s/kernel.json needs a non-empty argv list of strings", name, dir)
+	}
+	if python != "" && isBarePython(kj.Argv[0]) {
+		kj.Argv[0] = python
+	}
+	spec := EngineSpec{Name: name, DisplayName: kj.DisplayName, Argv: kj.Argv, Env: kj.Env,
+		Language: kj.Language, InterruptMode: kj.InterruptMode}
+	if spec.InterruptMode == "" {
+		spec.InterruptMode = "signal"
+	}
+	if isIPykernel(kj.Argv) {
+		spec.Python = kj.Argv[0]
+	}
+	return spec, raw, nil
+}
+
 // FindEngine looks up an installed kernelspec by name to use as the engine.
 func FindEngine(name, python string) (EngineSpec, error) {
 	if name == "" || name == "ipykernel" {
@@ -95,35 +153,17 @@ func FindEngine(name, python string) (EngineSpec, error) {
 	}
 	dirs := KernelspecDirs(python)
 	for _, d := range dirs {
-		b, err := os.ReadFile(filepath.Join(d, name, "kernel.json"))
-		if errors.Is(err, os.ErrNotExist) {
+		dir := filepath.Join(d, name)
+		if _, err := os.Stat(filepath.Join(dir, "kernel.json")); errors.Is(err, os.ErrNotExist) {
 			continue
 		}
+		spec, _, err := ReadKernelspec(name, dir, python)
 		if err != nil {
-			return EngineSpec{}, fmt.Errorf("engine %q: %w", name, err)
+			return EngineSpec{}, fmt.Errorf("engine %w", err)
 		}
-		var kj kernelJSON
-		if err := json.Unmarshal(b, &kj); err != nil {
-			return EngineSpec{}, fmt.Errorf("engine %q: %s/kernel.json is not valid JSON: %w", name, d, err)
-		}
-		if len(kj.Argv) == 0 {
-			return EngineSpec{}, fmt.Errorf("engine %q: %s/kernel.json has an empty argv", name, d)
-		}
-		if filepath.Base(kj.Argv[0]) == "hops" || (len(kj.Argv) > 1 && kj.Argv[1] == "kernel" && strings.Contains(kj.Argv[0], "hops")) {
+		argv := spec.Argv
+		if filepath.Base(argv[0]) == "hops" || (len(argv) > 1 && argv[1] == "kernel" && strings.Contains(argv[0], "hops")) {
 			return EngineSpec{}, fmt.Errorf("engine %q is itself a hops kernel; pick the kernelspec of the language kernel to run under hops", name)
-		}
-		// A bare "python" in argv means the interpreter of the environment the spec belongs to; as
-		// jupyter_client does with its own interpreter, hops substitutes the project's.
-		if python != "" && isBarePython(kj.Argv[0]) {
-			kj.Argv[0] = python
-		}
-		spec := EngineSpec{Name: name, DisplayName: kj.DisplayName, Argv: kj.Argv, Env: kj.Env,
-			Language: kj.Language, InterruptMode: kj.InterruptMode}
-		if spec.InterruptMode == "" {
-			spec.InterruptMode = "signal"
-		}
-		if isIPykernel(kj.Argv) {
-			spec.Python = kj.Argv[0]
 		}
 		return spec, nil
 	}
@@ -187,29 +227,9 @@ func InstallKernelspec(o KernelspecOptions) (string, error) {
 	b, _ := json.MarshalIndent(kj, "", "  ")
 	files := map[string][]byte{"kernel.json": b, "logo-svg.svg": []byte(logoSVG()), "logo-64x64.png": logoPNG(64)}
 	for name, data := range files {
-		if err := writeFileAtomic(filepath.Join(dir, name), data); err != nil {
+		if err := atomicfile.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
 			return "", fmt.Errorf("install kernelspec: %w", err)
 		}
 	}
 	return dir, nil
-}
-
-func writeFileAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path))
-	if err != nil {
-		return err
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		os.Remove(tmp.Name())
-		return err
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }

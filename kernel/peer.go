@@ -10,20 +10,20 @@ import (
 	"github.com/go-zeromq/zmq4/security/null"
 )
 
-// peer is one of hops' client connections to the engine (DEALER or SUB). Each has exactly one peer,
-// so hops needs none of a socket's routing: zmq4 does the ZMTP handshake, then frames are read in the
+// Peer is one client connection to a kernel (DEALER or SUB). Each has exactly one peer, so a client
+// needs none of a socket's routing: zmq4 does the ZMTP handshake, then frames are read in the
 // goroutine that handles them and a message is written with one syscall. This keeps a goroutine
 // hand-off off every engine message, on the path of every execution.
-type peer struct {
+type Peer struct {
 	conn *zmq4.Conn
 	raw  net.Conn
 	mu   sync.Mutex // serializes writes
 	buf  []byte
 }
 
-// dialPeer connects to a ZeroMQ endpoint of the engine, retrying while the engine binds it, until
-// ctx ends (the engine exited or hops is stopping).
-func dialPeer(ctx context.Context, endpoint string, typ zmq4.SocketType, id zmq4.SocketIdentity) (*peer, error) {
+// DialPeer connects to a ZeroMQ endpoint of a kernel, retrying while the kernel binds it, until
+// ctx ends (the kernel exited or the client is stopping).
+func DialPeer(ctx context.Context, endpoint string, typ zmq4.SocketType, id zmq4.SocketIdentity) (*Peer, error) {
 	network, addr := listenAddr(endpoint)
 	var d net.Dialer
 	for {
@@ -34,7 +34,7 @@ func dialPeer(ctx context.Context, endpoint string, typ zmq4.SocketType, id zmq4
 				raw.Close()
 				return nil, err
 			}
-			return &peer{conn: conn, raw: raw}, nil
+			return &Peer{conn: conn, raw: raw}, nil
 		}
 		select {
 		case <-ctx.Done():
@@ -44,8 +44,8 @@ func dialPeer(ctx context.Context, endpoint string, typ zmq4.SocketType, id zmq4
 	}
 }
 
-// send writes one multipart message.
-func (p *peer) send(frames [][]byte) error {
+// Send writes one multipart message.
+func (p *Peer) Send(frames [][]byte) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.buf = appendFrames(p.buf[:0], frames)
@@ -56,13 +56,13 @@ func (p *peer) send(frames [][]byte) error {
 	return err
 }
 
-// subscribe sends a SUB's subscription to a topic prefix (ZMTP 3.0: a message of 1 and the topic).
-func (p *peer) subscribe(topic string) error {
-	return p.send([][]byte{append([]byte{1}, topic...)})
+// Subscribe sends a SUB's subscription to a topic prefix (ZMTP 3.0: a message of 1 and the topic).
+func (p *Peer) Subscribe(topic string) error {
+	return p.Send([][]byte{append([]byte{1}, topic...)})
 }
 
-// serve calls handle with every message until the connection closes.
-func (p *peer) serve(handle func(frames [][]byte)) {
+// Serve calls handle with every message until the connection closes.
+func (p *Peer) Serve(handle func(frames [][]byte)) {
 	for {
 		msg, err := p.conn.RecvMsg()
 		if err != nil {
@@ -72,4 +72,5 @@ func (p *peer) serve(handle func(frames [][]byte)) {
 	}
 }
 
-func (p *peer) Close() error { return p.raw.Close() }
+// Close closes the connection; Serve returns.
+func (p *Peer) Close() error { return p.raw.Close() }

@@ -16,12 +16,12 @@ func TestPeerTalksToARouterWithItsIdentity(t *testing.T) {
 	if err := router.Listen("tcp://127.0.0.1:0"); err != nil {
 		t.Fatal(err)
 	}
-	p, err := dialPeer(context.Background(), "tcp://"+router.Addr().String(), zmq4.Dealer, zmq4.SocketIdentity("me"))
+	p, err := DialPeer(context.Background(), "tcp://"+router.Addr().String(), zmq4.Dealer, zmq4.SocketIdentity("me"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer p.Close()
-	if err := p.send([][]byte{delimiter, []byte("sig"), make([]byte, 300)}); err != nil {
+	if err := p.Send([][]byte{delimiter, []byte("sig"), make([]byte, 300)}); err != nil {
 		t.Fatal(err)
 	}
 	m, err := router.Recv()
@@ -35,7 +35,7 @@ func TestPeerTalksToARouterWithItsIdentity(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := make(chan [][]byte, 1)
-	go p.serve(func(frames [][]byte) { got <- frames })
+	go p.Serve(func(frames [][]byte) { got <- frames })
 	select {
 	case frames := <-got:
 		if len(frames) != 2 || string(frames[1]) != "reply" {
@@ -52,16 +52,16 @@ func TestPeerSubscribesToAPublisher(t *testing.T) {
 	if err := pub.Listen("tcp://127.0.0.1:0"); err != nil {
 		t.Fatal(err)
 	}
-	p, err := dialPeer(context.Background(), "tcp://"+pub.Addr().String(), zmq4.Sub, zmq4.SocketIdentity(""))
+	p, err := DialPeer(context.Background(), "tcp://"+pub.Addr().String(), zmq4.Sub, zmq4.SocketIdentity(""))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer p.Close()
-	if err := p.subscribe(""); err != nil {
+	if err := p.Subscribe(""); err != nil {
 		t.Fatal(err)
 	}
 	got := make(chan [][]byte, 100)
-	go p.serve(func(frames [][]byte) { got <- frames })
+	go p.Serve(func(frames [][]byte) { got <- frames })
 	deadline := time.After(5 * time.Second)
 	for { // the subscription reaches the publisher asynchronously: publish until one arrives
 		pub.SendMulti(zmq4.NewMsgFrom([]byte("topic"), []byte("hello")))
@@ -87,7 +87,7 @@ func TestDialPeerGivesUpWhenItsContextEnds(t *testing.T) {
 	l.Close() // nothing listens there now
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
-	if _, err := dialPeer(ctx, "tcp://"+addr, zmq4.Dealer, zmq4.SocketIdentity("x")); !errors.Is(err, context.DeadlineExceeded) {
+	if _, err := DialPeer(ctx, "tcp://"+addr, zmq4.Dealer, zmq4.SocketIdentity("x")); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("got %v, want the context's error", err)
 	}
 }

@@ -162,7 +162,7 @@ func (k *Kernel) engineExecute(r *request, count int, code string, silent, store
 			idle = nil
 		case <-grace:
 			idle = nil
-		case <-e.done:
+		case <-e.Done():
 			return nil, engineDied(e)
 		}
 	}

@@ -12,7 +12,7 @@ func (k *Kernel) toEngineShell(e *engine, frames [][]byte) error {
 	k.sendMu.Lock()
 	defer k.sendMu.Unlock()
 	k.flushHistoryLocked(e)
-	return e.shell.send(frames)
+	return e.Shell.Send(frames)
 }
 
 // recordHistory queues code for the engine's history. Recording is not urgent: the records go out
@@ -46,7 +46,7 @@ func (k *Kernel) flushHistoryLocked(e *engine) {
 	k.history = nil
 	k.mu.Unlock()
 	for _, m := range queued {
-		if err := e.shell.send(m.Frames()); err != nil {
+		if err := e.Shell.Send(m.Frames()); err != nil {
 			k.log.Warn("record history", "err", err)
 		}
 	}
@@ -102,4 +102,4 @@ func (k *Kernel) dropSub(m *Message) {
 	k.mu.Unlock()
 }
 
-func msgID(header []byte) string { return headerField(header, "msg_id") }
+func msgID(header []byte) string { return HeaderField(header, "msg_id") }

@@ -15,10 +15,10 @@ func (k *Kernel) launch() {
 	e, err := startEngine(k.ctx, k.cfg.Engine, k.cfg.Connection.Key, k.log)
 	var info map[string]any
 	if err == nil {
-		go e.shell.serve(func(f [][]byte) { k.relayReply(f) })
-		go e.control.serve(func(f [][]byte) { k.relayReply(f) })
-		go e.stdin.serve(func(f [][]byte) { k.relayInput(f) })
-		go e.iopub.serve(func(f [][]byte) { k.relayIOPub(f) })
+		go e.Shell.Serve(func(f [][]byte) { k.relayReply(f) })
+		go e.Control.Serve(func(f [][]byte) { k.relayReply(f) })
+		go e.Stdin.Serve(func(f [][]byte) { k.relayInput(f) })
+		go e.IOPub.Serve(func(f [][]byte) { k.relayIOPub(f) })
 		if info, err = k.handshake(e); err != nil {
 			e.kill()
 		}
@@ -41,7 +41,7 @@ func (k *Kernel) handshake(e *engine) (map[string]any, error) {
 	deadline := time.Now().Add(k.cfg.EngineStartTimeout)
 	for time.Now().Before(deadline) {
 		sub, m := k.newSub(nil, "kernel_info_request", map[string]any{})
-		if err := e.shell.send(m.Frames()); err != nil {
+		if err := e.Shell.Send(m.Frames()); err != nil {
 			k.dropSub(m)
 			return nil, fmt.Errorf("engine %q: %w", e.spec.Name, err)
 		}
@@ -58,13 +58,13 @@ func (k *Kernel) handshake(e *engine) (map[string]any, error) {
 			case <-time.After(250 * time.Millisecond):
 			}
 		case <-time.After(250 * time.Millisecond):
-		case <-e.done:
+		case <-e.Done():
 			k.dropSub(m)
-			return nil, fmt.Errorf("engine %q exited while starting (%s)%s", e.spec.Name, e.exit, e.stderr.excerpt())
+			return nil, fmt.Errorf("engine %q exited while starting (%s)%s", e.spec.Name, e.Exit(), e.StderrExcerpt())
 		}
 		k.dropSub(m)
 	}
-	return nil, fmt.Errorf("engine %q did not answer within %s%s", e.spec.Name, k.cfg.EngineStartTimeout, e.stderr.excerpt())
+	return nil, fmt.Errorf("engine %q did not answer within %s%s", e.spec.Name, k.cfg.EngineStartTimeout, e.StderrExcerpt())
 }
 
 // engine returns the running engine, waiting while one starts.
@@ -93,7 +93,7 @@ func (k *Kernel) engine() (*engine, error) {
 
 // watch answers every request the engine held when it died, then starts a fresh engine.
 func (k *Kernel) watch(e *engine) {
-	<-e.done
+	<-e.Done()
 	k.mu.Lock()
 	if k.eng != e || k.shuttingDown {
 		k.mu.Unlock()
@@ -123,7 +123,7 @@ func (k *Kernel) watch(e *engine) {
 	k.mu.Unlock()
 	e.close()
 
-	k.log.Error("engine died; starting a fresh one", "engine", e.spec.Name, "exit", e.exit)
+	k.log.Error("engine died; starting a fresh one", "engine", e.spec.Name, "exit", e.Exit())
 	why := engineDied(e)
 	for _, r := range lost {
 		k.fail(r, "EngineDied", why.Error())
@@ -143,7 +143,7 @@ func (u *unavailableError) Error() string {
 
 func engineDied(e *engine) error {
 	return fmt.Errorf("the engine kernel (%s) stopped while this ran (%s). hops started a fresh engine: "+
-		"variables and imports from earlier cells are gone, re-run the cells this one needs", e.spec.Name, e.exit)
+		"variables and imports from earlier cells are gone, re-run the cells this one needs", e.spec.Name, e.Exit())
 }
 
 // fail answers a request the engine can no longer answer: an error output for an execution, an error

@@ -79,16 +79,16 @@ func (m *Message) Head() (Header, error) {
 }
 
 // ParentID returns the msg_id of the parent header, or "" when there is none.
-func (m *Message) ParentID() string { return headerField(m.Parent, "msg_id") }
+func (m *Message) ParentID() string { return HeaderField(m.Parent, "msg_id") }
 
 // MsgType returns the msg_type of the header.
-func (m *Message) MsgType() string { return headerField(m.Header, "msg_type") }
+func (m *Message) MsgType() string { return HeaderField(m.Header, "msg_type") }
 
-// headerField reads one top-level string field of a header. Routing needs two fields of every
-// message hops relays; scanning for them costs a fraction of a reflective decode. Headers are flat
+// HeaderField reads one top-level string field of a header. Routing needs a field or two of every
+// message relayed; scanning for them costs a fraction of a reflective decode. Headers are flat
 // objects of short strings, so a field is the first occurrence of its quoted key followed by a colon;
 // anything unusual (escapes, odd spacing) falls back to encoding/json.
-func headerField(header []byte, key string) string {
+func HeaderField(header []byte, key string) string {
 	i := bytes.Index(header, []byte(`"`+key+`"`))
 	if i < 0 {
 		return ""

@@ -462,8 +462,8 @@ func TestHeaderFieldReadsTopLevelStrings(t *testing.T) {
 		{`{"note": "\"msg_id\": \"fake\"", "msg_id": "x"}`, "msg_id", "x"}, // a key inside a string
 		{`not json`, "msg_id", ""},
 	} {
-		if got := headerField([]byte(tc.header), tc.key); got != tc.want {
-			t.Errorf("headerField(%s, %q) = %q, want %q", tc.header, tc.key, got, tc.want)
+		if got := HeaderField([]byte(tc.header), tc.key); got != tc.want {
+			t.Errorf("HeaderField(%s, %q) = %q, want %q", tc.header, tc.key, got, tc.want)
 		}
 	}
 }

@@ -1,5 +1,5 @@
-// Command hops is the one hops binary: the Jupyter kernel, its kernelspec installer and, as the
-// project grows, the notebook server and the experiment CLI.
+// Command hops is the one hops binary: the notebook server (hops lab), the Jupyter kernel and its
+// kernelspec installer, and, as the project grows, the experiment CLI.
 package main
 
 import (
@@ -21,11 +21,14 @@ import (
 	"github.com/hopsml/hops/internal/buildinfo"
 	"github.com/hopsml/hops/kernel"
 	"github.com/hopsml/hops/magics"
+	"github.com/hopsml/hops/server"
 )
 
 const usage = `hops: a reproducible ML workbench on JupyterLab.
 
 Usage:
+  hops lab [--dir DIR] [--ip 127.0.0.1] [--port 8888] [--token T] [--python PATH]
+                               serve JupyterLab on the workspace DIR (default: the current directory)
   hops kernel -f CONNECTION_FILE [--python PATH] [--engine NAME]
                                run the hops Jupyter kernel (frontends start it from its kernelspec)
   hops kernelspec install [--user | --prefix DIR] [--name NAME] [--python PATH] [--engine NAME]
@@ -50,6 +53,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return errors.New("no command given")
 	}
 	switch args[0] {
+	case "lab":
+		return runLab(args[1:], stderr)
 	case "kernel":
 		return runKernel(args[1:], stderr)
 	case "kernelspec":
@@ -66,6 +71,68 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}
 }
 
+func runLab(args []string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("hops lab", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dir := fs.String("dir", ".", "workspace directory: notebooks, data and the .hops state live here")
+	ip := fs.String("ip", "127.0.0.1", "address to listen on (anything but loopback exposes the workspace to the network)")
+	port := fs.Int("port", 8888, "port to listen on (0 picks a free one; a busy default moves to the next free port)")
+	token := fs.String("token", "", "access token (default: a random one, printed in the URL)")
+	python := fs.String("python", "", "the project's Python, running ipykernel under the hops kernel (default $HOPS_PYTHON, else python3)")
+	fs.Bool("no-browser", true, "accepted for compatibility with jupyter: hops lab never opens a browser itself")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("hops lab takes no arguments (got %q); pass the workspace with --dir", fs.Args())
+	}
+	log := newLogger(stderr, "hops-lab")
+	py, err := kernel.ResolvePython(*python)
+	if err != nil {
+		return err
+	}
+	bin, err := executable()
+	if err != nil {
+		return err
+	}
+	portSet := false
+	fs.Visit(func(f *flag.Flag) { portSet = portSet || f.Name == "port" })
+	cfg := server.Config{Root: *dir, IP: *ip, Port: *port, Token: *token, Python: py, Binary: bin, Log: log}
+	srv, err := server.New(cfg)
+	// Like jupyter, a busy default port moves on to the next ones; a port asked for is not changed.
+	for try := 1; err != nil && !portSet && try < 50 && errors.Is(err, syscall.EADDRINUSE); try++ {
+		cfg.Port = *port + try
+		srv, err = server.New(cfg)
+	}
+	if err != nil {
+		return err
+	}
+	abs, _ := filepath.Abs(*dir)
+	fmt.Fprintf(stderr, "\nhops lab %s is serving %s\n\n    %s\n\nOpen the URL above in a browser. Ctrl-C stops the server and its kernels.\n\n",
+		buildinfo.Version, abs, srv.URL())
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	defer stop()
+	return srv.Serve(ctx)
+}
+
+// newLogger logs to stderr; HOPS_LOG=debug shows debug messages.
+func newLogger(stderr io.Writer, component string) *slog.Logger {
+	level := slog.LevelInfo
+	if os.Getenv("HOPS_LOG") == "debug" {
+		level = slog.LevelDebug
+	}
+	return slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})).With("component", component)
+}
+
+// executable is the absolute path of this binary, symlinks resolved, for kernelspecs to run.
+func executable() (string, error) {
+	bin, err := os.Executable()
+	if err != nil {
+		return "", err
+	}
+	return filepath.EvalSymlinks(bin)
+}
+
 func runKernel(args []string, stderr io.Writer) error {
 	fs := flag.NewFlagSet("hops kernel", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -79,11 +146,7 @@ func runKernel(args []string, stderr io.Writer) error {
 		fs.Usage()
 		return errors.New("hops kernel needs -f CONNECTION_FILE")
 	}
-	level := slog.LevelInfo
-	if os.Getenv("HOPS_LOG") == "debug" {
-		level = slog.LevelDebug
-	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})).With("component", "hops-kernel")
+	log := newLogger(stderr, "hops-kernel")
 
 	if path := os.Getenv("HOPS_CPUPROFILE"); path != "" {
 		stopProfile, err := startCPUProfile(path)
@@ -160,11 +223,8 @@ func runKernelspec(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	bin, err := os.Executable()
+	bin, err := executable()
 	if err != nil {
-		return err
-	}
-	if bin, err = filepath.EvalSymlinks(bin); err != nil {
 		return err
 	}
 	dir, err := kernel.InstallKernelspec(kernel.KernelspecOptions{
