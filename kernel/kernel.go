@@ -87,6 +87,9 @@ type flight struct {
 	eng     *engine
 	header  []byte
 	replied time.Time
+	// idled: the idle was relayed before the reply. The two come on different sockets, so under load
+	// the idle can be seen first; the flight ends only when both have been.
+	idled bool
 }
 
 // subRequest is a request hops sent to the engine, for a %hops cell (run != nil) or for itself.

@@ -31,6 +31,10 @@ func (k *Kernel) relayReply(frames [][]byte) {
 	if r != nil {
 		if f := k.inflight[id]; f != nil {
 			f.replied = time.Now()
+			if f.idled {
+				delete(k.inflight, id)
+				k.signalChanged()
+			}
 		}
 		if r.msgType == "execute_request" {
 			var c struct {
@@ -118,9 +122,13 @@ func (k *Kernel) relayIOPub(frames [][]byte) {
 	}
 	if idle {
 		k.mu.Lock()
-		if _, ok := k.inflight[parent]; ok {
-			delete(k.inflight, parent)
-			k.signalChanged()
+		if f := k.inflight[parent]; f != nil {
+			if f.replied.IsZero() {
+				f.idled = true // finished when its reply comes
+			} else {
+				delete(k.inflight, parent)
+				k.signalChanged()
+			}
 		}
 		k.mu.Unlock()
 	}
