@@ -26,13 +26,14 @@ func DialClient(ctx context.Context, conn ConnectionInfo, identity string) (*Cli
 		port int
 		typ  zmq4.SocketType
 		id   zmq4.SocketIdentity
+		buf  int
 	}{
-		{&c.Shell, conn.ShellPort, zmq4.Dealer, id},
-		{&c.Stdin, conn.StdinPort, zmq4.Dealer, id},
-		{&c.Control, conn.ControlPort, zmq4.Dealer, zmq4.SocketIdentity(identity + "-control-" + uuid.NewString())},
-		{&c.IOPub, conn.IOPubPort, zmq4.Sub, zmq4.SocketIdentity("")},
+		{&c.Shell, conn.ShellPort, zmq4.Dealer, id, replyReadBuffer},
+		{&c.Stdin, conn.StdinPort, zmq4.Dealer, id, replyReadBuffer},
+		{&c.Control, conn.ControlPort, zmq4.Dealer, zmq4.SocketIdentity(identity + "-control-" + uuid.NewString()), replyReadBuffer},
+		{&c.IOPub, conn.IOPubPort, zmq4.Sub, zmq4.SocketIdentity(""), bulkReadBuffer},
 	} {
-		p, err := DialPeer(ctx, conn.Endpoint(d.port), d.typ, d.id)
+		p, err := DialPeer(ctx, conn.Endpoint(d.port), d.typ, d.id, d.buf)
 		if err != nil {
 			c.Close()
 			return nil, fmt.Errorf("connect to kernel: %w", err)

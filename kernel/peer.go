@@ -22,14 +22,15 @@ type Peer struct {
 }
 
 // DialPeer connects to a ZeroMQ endpoint of a kernel, retrying while the kernel binds it, until
-// ctx ends (the kernel exited or the client is stopping).
-func DialPeer(ctx context.Context, endpoint string, typ zmq4.SocketType, id zmq4.SocketIdentity) (*Peer, error) {
+// ctx ends (the kernel exited or the client is stopping). Reads go through a buffer of readBuffer
+// bytes: large where output floods in, small where a server holds many connections of small replies.
+func DialPeer(ctx context.Context, endpoint string, typ zmq4.SocketType, id zmq4.SocketIdentity, readBuffer int) (*Peer, error) {
 	network, addr := listenAddr(endpoint)
 	var d net.Dialer
 	for {
 		raw, err := d.DialContext(ctx, network, addr)
 		if err == nil {
-			conn, err := zmq4.Open(newBufferedConn(raw), null.Security(), typ, id, false, nil)
+			conn, err := zmq4.Open(newBufferedConnSize(raw, readBuffer), null.Security(), typ, id, false, nil)
 			if err != nil {
 				raw.Close()
 				return nil, err

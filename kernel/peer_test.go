@@ -16,7 +16,7 @@ func TestPeerTalksToARouterWithItsIdentity(t *testing.T) {
 	if err := router.Listen("tcp://127.0.0.1:0"); err != nil {
 		t.Fatal(err)
 	}
-	p, err := DialPeer(context.Background(), "tcp://"+router.Addr().String(), zmq4.Dealer, zmq4.SocketIdentity("me"))
+	p, err := DialPeer(context.Background(), "tcp://"+router.Addr().String(), zmq4.Dealer, zmq4.SocketIdentity("me"), 4096)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,7 +52,7 @@ func TestPeerSubscribesToAPublisher(t *testing.T) {
 	if err := pub.Listen("tcp://127.0.0.1:0"); err != nil {
 		t.Fatal(err)
 	}
-	p, err := DialPeer(context.Background(), "tcp://"+pub.Addr().String(), zmq4.Sub, zmq4.SocketIdentity(""))
+	p, err := DialPeer(context.Background(), "tcp://"+pub.Addr().String(), zmq4.Sub, zmq4.SocketIdentity(""), 4096)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,7 +87,7 @@ func TestDialPeerGivesUpWhenItsContextEnds(t *testing.T) {
 	l.Close() // nothing listens there now
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
-	if _, err := DialPeer(ctx, "tcp://"+addr, zmq4.Dealer, zmq4.SocketIdentity("x")); !errors.Is(err, context.DeadlineExceeded) {
+	if _, err := DialPeer(ctx, "tcp://"+addr, zmq4.Dealer, zmq4.SocketIdentity("x"), 4096); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("got %v, want the context's error", err)
 	}
 }

@@ -59,8 +59,16 @@ type bufferedConn struct {
 	r *bufio.Reader
 }
 
-func newBufferedConn(c net.Conn) net.Conn {
-	return &bufferedConn{Conn: c, r: bufio.NewReaderSize(c, 64<<10)}
+// Read buffer sizes: IOPub carries bursts of output; shell, control and stdin carry replies.
+const (
+	bulkReadBuffer  = 64 << 10
+	replyReadBuffer = 4 << 10
+)
+
+func newBufferedConn(c net.Conn) net.Conn { return newBufferedConnSize(c, bulkReadBuffer) }
+
+func newBufferedConnSize(c net.Conn, size int) net.Conn {
+	return &bufferedConn{Conn: c, r: bufio.NewReaderSize(c, size)}
 }
 
 func (c *bufferedConn) Read(p []byte) (int, error) { return c.r.Read(p) }
