@@ -64,6 +64,7 @@ type Manager struct {
 	// errEscapes is os.Root's (unexported) error for a path that leads outside the root, so it
 	// can be answered with a 404 instead of a 500.
 	errEscapes error
+	trust      *notary
 }
 
 // hopsDir is the workspace directory that holds hops' own state; reserved below.
@@ -93,7 +94,8 @@ func New(root string, opts Options) (*Manager, error) {
 		return nil, fmt.Errorf("contents: workspace: %w", err)
 	}
 	_, escErr := r.Lstat("/")
-	m := &Manager{root: r, dir: dir, opts: opts, log: opts.Log, base: opts.BaseURL, errEscapes: errors.Unwrap(escErr)}
+	m := &Manager{root: r, dir: dir, opts: opts, log: opts.Log, base: opts.BaseURL, errEscapes: errors.Unwrap(escErr),
+		trust: &notary{path: filepath.Join(dir, hopsDir, "trusted-notebooks")}}
 	if m.errEscapes == nil {
 		r.Close()
 		return nil, fmt.Errorf("contents: os.Root did not refuse an absolute path")

@@ -192,7 +192,9 @@ func (m *Manager) postHTTP(w http.ResponseWriter, r *http.Request) error {
 		w.WriteHeader(http.StatusNoContent)
 		return nil
 	case subTrust:
-		// Notebooks are trusted by whoever holds the token; there is no signature store.
+		if err := m.Trust(target); err != nil {
+			return err
+		}
 		w.WriteHeader(http.StatusCreated)
 		return nil
 	}

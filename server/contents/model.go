@@ -154,6 +154,11 @@ func (m *Manager) Get(ctx context.Context, p string, o GetOptions) (*Model, erro
 			return nil, err
 		}
 		md.Content, md.Format = json.RawMessage(data), ptr(FormatJSON)
+		if m.trust.trusts(data) {
+			if marked, err := markTrusted(data); err == nil {
+				md.Content = marked
+			}
+		}
 		return md, nil
 	}
 	format := o.Format
@@ -314,21 +319,23 @@ func checkNotebook(p string, data []byte) error {
 // files (sorted keys, one-space indent, no ASCII or HTML escaping, a trailing newline), so
 // notebooks saved by hops and by Jupyter diff cleanly in git. Numbers keep their literal text.
 // Like nbformat, it drops the transient keys that are not part of the document: the per-cell
-// "trusted" flag and the notebook's signature and original version.
-func notebookBytes(raw json.RawMessage) ([]byte, error) {
+// "trusted" flag and the notebook's signature and original version. trusted reports whether the
+// client vouched for every output (see notary).
+func notebookBytes(raw json.RawMessage) (data []byte, trusted bool, err error) {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
 	var nb map[string]any
 	if err := dec.Decode(&nb); err != nil || nb == nil {
-		return nil, httpjson.Errorf(http.StatusBadRequest, "notebook content must be an nbformat JSON object")
+		return nil, false, httpjson.Errorf(http.StatusBadRequest, "notebook content must be an nbformat JSON object")
 	}
 	cells, ok := nb["cells"].([]any)
 	if !ok {
-		return nil, httpjson.Errorf(http.StatusBadRequest, "notebook content must have a \"cells\" list")
+		return nil, false, httpjson.Errorf(http.StatusBadRequest, "notebook content must have a \"cells\" list")
 	}
 	if _, ok := nb["nbformat"].(json.Number); !ok {
-		return nil, httpjson.Errorf(http.StatusBadRequest, "notebook content must have an \"nbformat\" number")
+		return nil, false, httpjson.Errorf(http.StatusBadRequest, "notebook content must have an \"nbformat\" number")
 	}
+	trusted = everyOutputTrusted(nb)
 	if md, ok := nb["metadata"].(map[string]any); ok {
 		delete(md, "signature")
 		delete(md, "orig_nbformat")
@@ -346,7 +353,7 @@ func notebookBytes(raw json.RawMessage) ([]byte, error) {
 	enc.SetEscapeHTML(false)
 	enc.SetIndent("", " ")
 	if err := enc.Encode(nb); err != nil {
-		return nil, fmt.Errorf("encode notebook: %w", err)
+		return nil, false, fmt.Errorf("encode notebook: %w", err)
 	}
-	return buf.Bytes(), nil
+	return buf.Bytes(), trusted, nil
 }

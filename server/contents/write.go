@@ -93,7 +93,7 @@ func (m *Manager) Save(ctx context.Context, p string, req SaveRequest) (*Model, 
 			return md, !exists, err
 		}
 	default:
-		data, err := saveBytes(p, req, exists)
+		data, trusted, err := saveBytes(p, req, exists)
 		if err != nil {
 			return nil, false, err
 		}
@@ -103,6 +103,11 @@ func (m *Manager) Save(ctx context.Context, p string, req SaveRequest) (*Model, 
 		}
 		if err := m.writeFile(q, data, mode); err != nil {
 			return nil, false, m.fsError(p, err)
+		}
+		if req.Type == TypeNotebook && trusted {
+			if err := m.trust.trust(data); err != nil {
+				m.log.Warn("contents: notebook saved, but not recorded as trusted", "path", p, "err", err)
+			}
 		}
 		if req.Type == TypeNotebook {
 			// One checkpoint always exists for a notebook, as with jupyter_server, so "Revert
@@ -120,21 +125,22 @@ func (m *Manager) Save(ctx context.Context, p string, req SaveRequest) (*Model, 
 	return md, !exists, err
 }
 
-// saveBytes is the file content of a whole (unchunked) save.
-func saveBytes(p string, req SaveRequest, exists bool) ([]byte, error) {
+// saveBytes is the file content of a whole (unchunked) save; trusted as notebookBytes says.
+func saveBytes(p string, req SaveRequest, exists bool) ([]byte, bool, error) {
 	if len(req.Content) == 0 || string(req.Content) == "null" {
 		if exists {
-			return nil, httpjson.Errorf(http.StatusBadRequest, "save %s: the body has no \"content\"", p)
+			return nil, false, httpjson.Errorf(http.StatusBadRequest, "save %s: the body has no \"content\"", p)
 		}
 		if req.Type == TypeNotebook {
 			return notebookBytes(json.RawMessage(emptyNotebook))
 		}
-		return nil, nil
+		return nil, false, nil
 	}
 	if req.Type == TypeNotebook {
 		return notebookBytes(req.Content)
 	}
-	return fileBytes(p, req.Format, req.Content)
+	data, err := fileBytes(p, req.Format, req.Content)
+	return data, false, err
 }
 
 // fileBytes decodes the content of a file save.
@@ -299,7 +305,7 @@ func (m *Manager) NewUntitled(ctx context.Context, dir, typ, ext string) (*Model
 			return m.root.Mkdir(q, 0o777)
 		})
 	case TypeNotebook:
-		if data, err = notebookBytes(json.RawMessage(emptyNotebook)); err != nil {
+		if data, _, err = notebookBytes(json.RawMessage(emptyNotebook)); err != nil {
 			return nil, err
 		}
 		q, err = m.claimFresh(qdir, "Untitled.ipynb", "", func(q string) error { return m.createFile(q, data) })
