@@ -69,6 +69,7 @@ class ProcSample:
     cpu_s: float   # utime + stime of the process (all its threads), not of its children
     rss: int       # VmRSS, bytes
     peak_rss: int  # VmHWM, bytes (since start or since the last reset_peak_rss)
+    anon_rss: int  # RssAnon, bytes: memory the server allocated, without the mapped program and libraries
 
 
 def sample(pid):
@@ -80,9 +81,9 @@ def sample(pid):
     with open(f"/proc/{pid}/status") as f:
         for line in f:
             key, _, value = line.partition(":")
-            if key in ("VmRSS", "VmHWM"):
+            if key in ("VmRSS", "VmHWM", "RssAnon"):
                 mem[key] = int(value.split()[0]) * 1024
-    return ProcSample(cpu, mem["VmRSS"], mem["VmHWM"])
+    return ProcSample(cpu, mem["VmRSS"], mem["VmHWM"], mem["RssAnon"])
 
 
 def reset_peak_rss(pid):
@@ -501,6 +502,7 @@ async def load_phase(server, socks, rate, duration, timeout):
         "send_lag_p99_ms": to_ms(percentile(lags, 0.99)),
         "server_cpu_s": round(after.cpu_s - before.cpu_s, 3),
         "peak_rss_mib": round(after.peak_rss / MIB, 1), "rss_mib": round(after.rss / MIB, 1),
+        "anon_rss_mib": round(after.anon_rss / MIB, 1),
         "client_cpu_s": round(cpu1 - cpu0, 3),
         "kernels_not_drained": sum(isinstance(d, Exception) for d in drained),
     }
@@ -608,7 +610,7 @@ def report(startup, phases, checks):
 
     print("\n(b) execute_request 1+1, open loop; latency = scheduled send -> execute_reply + idle")
     header = (f"  {'server':<16}{'kernel':<9}{'K':>4}{'R/s':>5}{'sent':>7}{'thru/s':>9}{'p50 ms':>9}"
-              f"{'p99 ms':>9}{'failed':>8}{'srv CPU s':>11}{'peak MiB':>10}{'RSS MiB':>9}{'cli CPU s':>11}"
+              f"{'p99 ms':>9}{'failed':>8}{'srv CPU s':>11}{'peak MiB':>10}{'RSS MiB':>9}{'anon MiB':>10}{'cli CPU s':>11}"
               f"{'lag p99':>9}")
     for key in dict.fromkeys((r["kernels"], r["rate"]) for r in phases):
         print(f"\n  phase K={key[0]} R={key[1]}/s")
@@ -617,7 +619,7 @@ def report(startup, phases, checks):
             print(f"  {SERVER_LABELS[r['server']]:<16}{r['kernel']:<9}{r['kernels']:>4}{r['rate']:>5}"
                   f"{r['requests']:>7}{r['throughput']:>9.1f}{fmt(r['p50_ms'], '.2f'):>9}"
                   f"{fmt(r['p99_ms'], '.2f'):>9}{r['failed']:>8}{r['server_cpu_s']:>11.2f}"
-                  f"{r['peak_rss_mib']:>10.1f}{r['rss_mib']:>9.1f}{r['client_cpu_s']:>11.2f}"
+                  f"{r['peak_rss_mib']:>10.1f}{r['rss_mib']:>9.1f}{r['anon_rss_mib']:>10.1f}{r['client_cpu_s']:>11.2f}"
                   f"{fmt(r['send_lag_p99_ms'], '.2f'):>9}")
         for c in (c for c in checks if c["phase"] == key):
             print(f"  {c['check']}: {fmt(c['value'], '.3f' if isinstance(c['value'], float) else '')} "
