@@ -123,8 +123,8 @@ func (k *Kernel) relayIOPub(frames [][]byte) {
 	if idle {
 		k.mu.Lock()
 		if f := k.inflight[parent]; f != nil {
-			if f.replied.IsZero() {
-				f.idled = true // finished when its reply comes
+			if _, replyDue := k.pending[parent]; replyDue {
+				f.idled = true // finished when its reply comes (comm messages get none)
 			} else {
 				delete(k.inflight, parent)
 				k.signalChanged()

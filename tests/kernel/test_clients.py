@@ -113,3 +113,13 @@ def test_run_all_stops_at_a_failing_python_cell(kernel):
     assert [replies[i] for i in ids] == ["error", "aborted", "aborted"]
     reply, _ = run(kc, "%hops version")  # later cells run again
     assert reply["status"] == "ok"
+
+
+def test_hops_cell_after_a_comm_message_runs(kernel):
+    """Comm messages get no reply, only busy/idle: a %hops cell queued behind one must not wait for a
+    reply that never comes (JupyterLab's widget manager sends comm messages at any time)."""
+    km, kc = kernel
+    msg = kc.session.msg("comm_open", {"comm_id": "c-test", "target_name": "no-such-target", "data": {}})
+    kc.shell_channel.send(msg)
+    reply, _ = run(kc, "%hops version")
+    assert reply["status"] == "ok"
