@@ -13,8 +13,10 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime/pprof"
+	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/hopsml/hops/executors/gpu"
 	"github.com/hopsml/hops/experiments"
@@ -188,7 +190,31 @@ func runKernel(args []string, stderr io.Writer) error {
 	}()
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
+	go exitWithParent(ctx, stop, log)
 	return k.Serve(ctx)
+}
+
+// exitWithParent stops the kernel when the frontend process that started it is gone, as ipykernel
+// does: a frontend killed with SIGKILL cannot shut its kernels down. JPY_PARENT_PID names it.
+func exitWithParent(ctx context.Context, stop func(), log *slog.Logger) {
+	parent, err := strconv.Atoi(os.Getenv("JPY_PARENT_PID"))
+	if err != nil || parent <= 1 {
+		return
+	}
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			if os.Getppid() != parent {
+				log.Warn("the frontend that started this kernel is gone; shutting down", "parent_pid", parent)
+				stop()
+				return
+			}
+		}
+	}
 }
 
 // startCPUProfile writes a CPU profile of the kernel to path until the returned func is called

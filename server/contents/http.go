@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"io/fs"
 	"mime"
 	"net/http"
 	"net/url"
@@ -60,9 +61,9 @@ const (
 )
 
 // sub recognizes a path that ends in /checkpoints, /checkpoints/{id} or /trust after the path of
-// a file, and returns that file, which sub-resource, and the checkpoint id. Anything else is the
-// path of an entry itself (kind ""): only files have checkpoints and only directories have
-// entries, so a directory called "checkpoints", common in ML work, stays browsable.
+// a file (or of nothing at all), and returns that file, which sub-resource, and the checkpoint id.
+// Anything else is the path of an entry itself (kind ""): only files have checkpoints and only
+// directories have entries, so a directory called "checkpoints", common in ML work, stays browsable.
 func (m *Manager) sub(p string) (target, kind, id string) {
 	p = strings.TrimSuffix(p, "/")
 	dir, last := path.Split(p)
@@ -79,10 +80,26 @@ func (m *Manager) sub(p string) (target, kind, id string) {
 		}
 		target, kind, id = strings.TrimSuffix(d, "/"), subCheckpoint, last
 	}
-	if !m.isFile(target) {
-		return p, "", ""
+	if m.isFile(target) || m.missing(target) {
+		// A file's sub-resource; or one of a file that is gone, whose checkpoints are an empty list
+		// as with jupyter_server (JupyterLab asks for them while renaming).
+		return target, kind, id
 	}
-	return target, kind, id
+	return p, "", ""
+}
+
+// missing reports whether p is a valid workspace path with nothing there (not one refused).
+func (m *Manager) missing(p string) bool {
+	p, err := m.check(p, reading)
+	if err != nil {
+		return false
+	}
+	q, err := m.resolve(p, false, reading)
+	if err != nil {
+		return false
+	}
+	_, err = m.root.Lstat(name(q))
+	return errors.Is(err, fs.ErrNotExist) && !errors.Is(err, m.errEscapes)
 }
 
 // isFile reports whether p is a readable path to a regular file.

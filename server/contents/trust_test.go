@@ -61,3 +61,15 @@ func TestNotebooksOpenTrustedOnlyAsTheUserSavedThem(t *testing.T) {
 		t.Error("a notebook saved with an untrusted output opens trusted")
 	}
 }
+
+func TestCheckpointsOfAMissingFileAreAnEmptyList(t *testing.T) {
+	e := newEnv(t, Options{})
+	rec := e.do("GET", "/api/contents/gone.ipynb/checkpoints", nil)
+	if rec.Code != http.StatusOK || strings.TrimSpace(rec.Body.String()) != "[]" {
+		t.Errorf("checkpoints of a missing file: %d %s; want 200 []", rec.Code, rec.Body)
+	}
+	os.MkdirAll(filepath.Join(e.dir, "runs", "checkpoints"), 0o755)
+	if rec := e.do("GET", "/api/contents/runs/checkpoints", nil); rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), `"type":"directory"`) {
+		t.Errorf("a directory named checkpoints: %d %s", rec.Code, rec.Body)
+	}
+}

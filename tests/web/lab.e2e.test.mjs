@@ -1,0 +1,334 @@
+// JupyterLab 4, unchanged, on `hops lab`: a user's session in headless chromium (playwright-core driving Debian's
+// /usr/bin/chromium). The steps run in order on one page; each saves a screenshot in tests/artifacts/web/.
+//
+// Runs against the hops server only (HOPS_WEB_SERVER=hops, the default): jupyter_server alone serves no /lab.
+
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+
+import { chromium } from 'playwright-core';
+
+import {
+  ARTIFACTS,
+  assertAvailable,
+  CHROMIUM,
+  chromiumAvailability,
+  KIND,
+  kernelProcesses,
+  serverAvailability,
+  skipUnless,
+  sleep,
+  startServer,
+  waitFor,
+} from './harness.mjs';
+
+const requirements = [serverAvailability(), chromiumAvailability()];
+const skip = KIND !== 'hops' ? 'the lab end-to-end test runs against hops only' : skipUnless(...requirements);
+
+// JupyterLab's first load on 2 shared cores takes seconds; kernels start an engine. Generous, never timed.
+const UI_TIMEOUT = 60_000;
+const KERNEL_TIMEOUT = 90_000;
+const STEP = { timeout: 240_000 };
+
+// Uncaught errors that are JupyterLab's own reaction to a kernel dying under it, seen with jupyter_server as much
+// as with hops: restarting disposes the pending kernel_info future, whose rejection nobody handles.
+const JUPYTERLAB_OWN_ERRORS = [/Canceled future for \w+ message before replies were done/];
+const KERNEL_LABEL = 'Python 3 (hops)';
+
+let server;
+let context;
+let page;
+let userDataDir;
+let shot = 0;
+let currentStep = 'setup'; // tags the errors collected below
+const pageErrors = [];
+const consoleErrors = [];
+const failedRequests = [];
+
+describe('JupyterLab on hops lab', { skip }, () => {
+  before(async () => {
+    assertAvailable(...requirements);
+    server = await startServer('lab');
+    userDataDir = mkdtempSync(join(tmpdir(), 'hops-web-chromium-'));
+    context = await chromium.launchPersistentContext(userDataDir, {
+      executablePath: CHROMIUM,
+      headless: true,
+      viewport: { width: 1400, height: 900 },
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+        '--disable-component-update', '--disable-sync', '--no-first-run'],
+    });
+    page = context.pages()[0] ?? (await context.newPage());
+    page.setDefaultTimeout(UI_TIMEOUT); // every click and wait of playwright is bounded by this
+    page.on('pageerror', (err) => pageErrors.push(`[${currentStep}] ${err.stack || err.message}`));
+    page.on('console', (msg) => {
+      if (msg.type() === 'error') consoleErrors.push(`[${currentStep}] ${msg.text()} (${msg.location().url})`);
+    });
+    page.on('response', (res) => {
+      if (res.status() >= 400) {
+        failedRequests.push(`[${currentStep}] ${res.status()} ${res.request().method()} ${res.url()}`);
+      }
+    });
+    page.on('requestfailed', (req) => {
+      // Requests cut short by a reload are not failures of the server.
+      if (req.failure()?.errorText !== 'net::ERR_ABORTED') {
+        failedRequests.push(`[${currentStep}] ${req.failure()?.errorText} ${req.method()} ${req.url()}`);
+      }
+    });
+  });
+
+  after(async () => {
+    const redact = (s) => s.replaceAll(server?.token ?? '\0', '<token>');
+    console.log(`browser: ${pageErrors.length} uncaught page errors, ${consoleErrors.length} console errors, ` +
+      `${failedRequests.length} failed requests`);
+    if (consoleErrors.length) console.log(`browser console errors:\n  ${consoleErrors.map(redact).join('\n  ')}`);
+    if (failedRequests.length) console.log(`failed requests (status >= 400):\n  ${failedRequests.map(redact).join('\n  ')}`);
+    if (pageErrors.length) console.log(`uncaught page errors:\n  ${pageErrors.join('\n  ')}`);
+    await context?.close();
+    if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
+    if (server) {
+      const leaked = await server.stop();
+      assert.deepEqual(leaked.map((p) => p.argv.join(' ')), [], 'kernel processes still alive after the server stopped');
+    }
+  });
+
+  // -------------------------------------------------------------------------------------------------------------
+  // helpers
+
+  async function screenshot(name) {
+    shot++;
+    const path = join(ARTIFACTS, `lab-${String(shot).padStart(2, '0')}-${name}.png`);
+    await page.screenshot({ path });
+    return path;
+  }
+
+  /** Runs a step and saves a screenshot of the page after it (named `<step>-FAILED` when it failed). */
+  async function step(name, fn) {
+    currentStep = name;
+    try {
+      await fn();
+    } catch (err) {
+      const path = await screenshot(`${name}-FAILED`).catch(() => '(no screenshot)');
+      err.message += `\n(screenshot: ${path}; server log: ${server.logPath})`;
+      throw err;
+    }
+    await screenshot(name);
+  }
+
+  const notebook = () => page.locator('.jp-NotebookPanel:not(.lm-mod-hidden)');
+  const cell = (i) => notebook().locator('.jp-Notebook .jp-Cell').nth(i);
+  const cellCount = () => notebook().locator('.jp-Notebook .jp-Cell').count();
+
+  /** Waits until the visible text of `locator` (all matches joined) matches `pattern`. */
+  async function waitForText(what, locator, pattern, timeout = UI_TIMEOUT) {
+    let last = '';
+    try {
+      return await waitFor(`${what} (text matching ${pattern})`, async () => {
+        last = (await locator.allInnerTexts()).join('\n');
+        return pattern.test(last) ? last : false;
+      }, { timeout, interval: 250 });
+    } catch (err) {
+      err.message += ` (last text: ${JSON.stringify(last.slice(-500))})`;
+      throw err;
+    }
+  }
+
+  /** The kernel status JupyterLab shows in the status bar: "Idle", "Busy", "Restarting", "Dead"... */
+  async function kernelStatus() {
+    const texts = await page.locator('.jp-StatusBar-Item').allInnerTexts();
+    const item = texts.find((t) => t.includes(' | '));
+    return item ? item.split(' | ').pop().trim() : '';
+  }
+
+  async function waitForKernelStatus(pattern, what, timeout = KERNEL_TIMEOUT) {
+    let last = '';
+    try {
+      return await waitFor(`the kernel status in the status bar to be ${what}`, async () => {
+        last = await kernelStatus();
+        return pattern.test(last) ? last : false;
+      }, { timeout, interval: 250 });
+    } catch (err) {
+      err.message += ` (last shown: ${JSON.stringify(last)})`;
+      throw err;
+    }
+  }
+
+  /**
+   * Types `code` into the last cell (a new one below if the last is not empty), runs it with Shift+Enter and
+   * returns the cell's index.
+   */
+  async function runCell(code) {
+    let i = (await cellCount()) - 1;
+    assert.ok(i >= 0, 'the notebook has cells');
+    const last = cell(i).locator('.cm-content');
+    if ((await last.innerText()).trim() !== '') {
+      await last.click();
+      await page.keyboard.press('Escape');
+      await page.keyboard.press('b'); // insert a cell below
+      i++;
+      await waitFor(`a new cell ${i}`, async () => (await cellCount()) > i, { timeout: UI_TIMEOUT });
+    }
+    await cell(i).locator('.cm-content').click();
+    await page.keyboard.type(code);
+    await page.keyboard.press('Shift+Enter');
+    return i;
+  }
+
+  /** Outputs of cell `i`. */
+  const outputs = (i) => cell(i).locator('.jp-OutputArea-output');
+
+  /** Closes the open dialogs (at most 5) with their accept button ("Ok"). */
+  async function dismissDialogs() {
+    const dialog = page.locator('.jp-Dialog');
+    for (let i = 0; i < 5 && (await dialog.count()) > 0; i++) {
+      await dialog.first().locator('.jp-Dialog-button.jp-mod-accept, .jp-Dialog-button').last().click();
+      await sleep(300);
+    }
+    assert.equal(await dialog.count(), 0, 'no dialog left open');
+  }
+
+  async function restartFromKernelMenu() {
+    await page.locator('.lm-MenuBar-item', { hasText: /^Kernel$/ }).click();
+    await page.locator('.lm-Menu-item[data-command="kernelmenu:restart"]').click();
+    const dialog = page.locator('.jp-Dialog');
+    await dialog.waitFor({ timeout: UI_TIMEOUT });
+    const text = await dialog.innerText();
+    assert.match(text, /restart/i, `the restart dialog asks to restart: ${text}`);
+    await dialog.locator('.jp-Dialog-button.jp-mod-accept').click();
+    await dialog.waitFor({ state: 'detached', timeout: UI_TIMEOUT });
+  }
+
+  let notebookPath = 'Untitled.ipynb';
+
+  async function savedNotebook() {
+    const res = await server.api(`api/contents/${encodeURIComponent(notebookPath)}?type=notebook&content=1`);
+    return res.status === 200 ? res.json() : null;
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+
+  test('opens /lab with the token and shows the launcher with the "Python 3 (hops)" tile', STEP, () =>
+    step('launcher', async () => {
+      await page.goto(`${server.baseUrl}lab?token=${server.token}`, { timeout: UI_TIMEOUT });
+      await page.locator('.jp-Launcher').waitFor({ timeout: UI_TIMEOUT });
+      await page.locator(`.jp-LauncherCard[data-category="Notebook"][title="${KERNEL_LABEL}"]`)
+        .waitFor({ timeout: UI_TIMEOUT });
+      assert.ok(!page.url().includes(server.token), 'the token is stripped from the address bar');
+    }));
+
+  test('creates a notebook from the launcher and runs a Python cell and a %hops version cell', STEP, () =>
+    step('outputs', async () => {
+      await page.locator(`.jp-LauncherCard[data-category="Notebook"][title="${KERNEL_LABEL}"]`).click();
+      await notebook().waitFor({ timeout: UI_TIMEOUT });
+      await waitForText('the notebook tab', page.locator('.lm-TabBar-tab.jp-mod-current'), /Untitled\.ipynb/);
+      await waitForKernelStatus(/^Idle$/, 'Idle after the kernel started');
+      const python = await runCell('print(6 * 7)');
+      await waitForText('the output of print(6 * 7)', outputs(python), /^42$/m, KERNEL_TIMEOUT);
+      const magic = await runCell('%hops version');
+      await waitForText('the output of %hops version', outputs(magic), /hops \S+[\s\S]*Jupyter protocol/, KERNEL_TIMEOUT);
+    }));
+
+  test('saves with Ctrl+S: the file on the server has the outputs', STEP, () =>
+    step('saved', async () => {
+      await cell(0).locator('.jp-InputArea-prompt').click(); // command mode, focus in the notebook
+      await page.keyboard.press('Control+s');
+      // JupyterLab offers to rename an untitled notebook on its first save: keep the name.
+      const rename = page.locator('.jp-Dialog', { hasText: 'Rename file' });
+      await waitFor('the save to complete or the rename-on-first-save dialog', async () =>
+        (await rename.count()) > 0 || (await page.locator('.lm-TabBar-tab.jp-mod-current.jp-mod-dirty').count()) === 0,
+      { timeout: UI_TIMEOUT });
+      if ((await rename.count()) > 0) await rename.locator('.jp-Dialog-button.jp-mod-accept').click();
+      await waitFor('the tab to lose its unsaved-changes mark',
+        async () => (await page.locator('.lm-TabBar-tab.jp-mod-current.jp-mod-dirty').count()) === 0,
+        { timeout: UI_TIMEOUT });
+      const nb = await waitFor(`GET /api/contents/${notebookPath} to hold both outputs`, async () => {
+        const model = await savedNotebook();
+        const text = JSON.stringify(model?.content?.cells ?? []);
+        return text.includes('42') && text.includes('Jupyter protocol') && model;
+      }, { timeout: UI_TIMEOUT });
+      assert.equal(nb.content.metadata.kernelspec?.name, 'hops', 'the notebook records the hops kernelspec');
+    }));
+
+  test('reloads the page and shows the saved outputs', STEP, () =>
+    step('reloaded', async () => {
+      await page.reload({ timeout: UI_TIMEOUT });
+      await notebook().waitFor({ timeout: UI_TIMEOUT });
+      await waitForText('the restored output of print(6 * 7)', outputs(0), /^42$/m);
+      await waitForText('the restored output of %hops version', outputs(1), /Jupyter protocol/);
+      await waitForKernelStatus(/^Idle$/, 'Idle after the reload');
+    }));
+
+  test('renames the notebook in the file browser', STEP, () =>
+    step('renamed', async () => {
+      const tab = page.locator('.jp-SideBar .lm-TabBar-tab[data-id="filebrowser"]');
+      if (!(await tab.getAttribute('class', { timeout: UI_TIMEOUT })).includes('lm-mod-current')) await tab.click();
+      const item = page.locator('.jp-DirListing-item[title^="Name: Untitled.ipynb"]');
+      await item.click({ button: 'right', timeout: UI_TIMEOUT });
+      await page.locator('.lm-Menu-item[data-command="filebrowser:rename"]').click();
+      const editor = page.locator('.jp-DirListing-editor');
+      await editor.waitFor({ timeout: UI_TIMEOUT });
+      await editor.fill('hops-e2e.ipynb');
+      await editor.press('Enter');
+      await page.locator('.jp-DirListing-item[title^="Name: hops-e2e.ipynb"]').waitFor({ timeout: UI_TIMEOUT });
+      await waitForText('the renamed tab', page.locator('.lm-TabBar-tab.jp-mod-current'), /hops-e2e\.ipynb/);
+      notebookPath = 'hops-e2e.ipynb';
+      assert.ok(await savedNotebook(), 'GET /api/contents/hops-e2e.ipynb finds the renamed notebook');
+      assert.equal((await server.api('api/contents/Untitled.ipynb')).status, 404, 'the old name is gone');
+      await waitFor('the session to follow the rename (GET /api/sessions)', async () =>
+        (await server.json('api/sessions')).some((s) => s.path === 'hops-e2e.ipynb'), { timeout: UI_TIMEOUT });
+    }));
+
+  test('interrupts a sleeping cell with the toolbar stop button', STEP, () =>
+    step('interrupted', async () => {
+      const sleeping = await runCell('import time; time.sleep(60)');
+      await waitForKernelStatus(/^Busy$/, 'Busy while the cell sleeps');
+      await notebook().locator('[data-jp-item-name="interrupt"] jp-button').click();
+      await waitForText('KeyboardInterrupt in the output of the sleeping cell', outputs(sleeping), /KeyboardInterrupt/);
+      await waitForKernelStatus(/^Idle$/, 'Idle after the interrupt');
+    }));
+
+  test('restarts the kernel from the Kernel menu and it comes back idle', STEP, () =>
+    step('restarted', async () => {
+      const setter = await runCell('before_restart = 1; print("set")');
+      await waitForText('the output of the cell before the restart', outputs(setter), /^set$/m, KERNEL_TIMEOUT);
+      await restartFromKernelMenu();
+      await waitForKernelStatus(/^Idle$/, 'Idle after the restart');
+      const probe = await runCell("print('before_restart' in globals())");
+      await waitForText('a fresh kernel (the variable is gone)', outputs(probe), /^False$/m, KERNEL_TIMEOUT);
+    }));
+
+  test('kill -9 of the kernel process: JupyterLab shows it restarting or dead, and a restart works', STEP, () =>
+    step('killed', async () => {
+      const sessions = await server.json('api/sessions');
+      const session = sessions.find((s) => s.path === notebookPath);
+      assert.ok(session, `a session for ${notebookPath} in GET /api/sessions: ${JSON.stringify(sessions)}`);
+      const kernelId = session.kernel.id;
+      const procs = kernelProcesses(kernelId);
+      assert.ok(procs.length > 0, `a process whose argv names kernel-${kernelId}.json`);
+      for (const p of procs) process.kill(p.pid, 'SIGKILL');
+
+      // JupyterLab shows the death either in a dialog ("Kernel Restarting" / "Kernel Dead"...) or in the status bar.
+      const shown = await waitFor('JupyterLab to show the kernel restarting or dead (dialog or status bar)', async () => {
+        const dialogs = await page.locator('.jp-Dialog').allInnerTexts();
+        const dialog = dialogs.find((t) => /restart|died|dead/i.test(t));
+        if (dialog) return `dialog: ${dialog.replace(/\s+/g, ' ').trim()}`;
+        const status = await kernelStatus();
+        return /Restarting|Dead|Autorestarting/i.test(status) && `status bar: ${status}`;
+      }, { timeout: KERNEL_TIMEOUT, interval: 100 });
+      await screenshot('kernel-shown-dead-or-restarting');
+      console.log(`after kill -9 JupyterLab showed: ${shown}`);
+      await dismissDialogs();
+
+      await restartFromKernelMenu();
+      await waitForKernelStatus(/^Idle$/, 'Idle after restarting the killed kernel');
+      const alive = await runCell("print('alive after kill -9')");
+      await waitForText('a cell running on the restarted kernel', outputs(alive), /^alive after kill -9$/m, KERNEL_TIMEOUT);
+    }));
+
+  test('no uncaught errors in the page', () => {
+    const unexpected = pageErrors.filter((e) => !JUPYTERLAB_OWN_ERRORS.some((re) => re.test(e)));
+    assert.deepEqual(unexpected, [], 'uncaught page errors');
+  });
+});
