@@ -182,3 +182,30 @@ def test_killing_the_hops_process_takes_its_engine_along(kernel):
     while alive(engine) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not alive(engine), "the engine outlived the kernel that supervised it"
+
+
+def test_kernel_exits_when_the_frontend_that_started_it_is_killed(tmp_path):
+    """A frontend killed with SIGKILL cannot shut its kernels down; like ipykernel, hops watches the
+    process named by JPY_PARENT_PID and exits (with its engine) when it is gone."""
+    import subprocess
+    import sys
+
+    from jupyter_client.connect import write_connection_file
+    from conftest import HOPS
+
+    conn, _ = write_connection_file(fname=str(tmp_path / "kernel-parent.json"), ip="127.0.0.1")
+    # A stand-in frontend: a shell that starts the kernel with its own pid as JPY_PARENT_PID.
+    frontend = subprocess.Popen(["bash", "-c", f'JPY_PARENT_PID=$$ "{HOPS}" kernel -f "{conn}" --python "{sys.executable}" '
+                                 f'& echo $! > "{tmp_path}/pid"; wait'])
+    deadline = time.monotonic() + 10
+    while not (tmp_path / "pid").exists() or not (tmp_path / "pid").read_text().strip():
+        assert time.monotonic() < deadline, "the stand-in frontend did not start the kernel"
+        time.sleep(0.05)
+    kernel_pid = int((tmp_path / "pid").read_text())
+    time.sleep(1)
+    frontend.kill()
+    frontend.wait()
+    deadline = time.monotonic() + 15
+    while alive(kernel_pid):
+        assert time.monotonic() < deadline, "the kernel outlived its frontend by 15 s"
+        time.sleep(0.1)
