@@ -89,11 +89,7 @@ func runLab(args []string, stderr io.Writer) error {
 		return fmt.Errorf("hops lab takes no arguments (got %q); pass the workspace with --dir", fs.Args())
 	}
 	log := newLogger(stderr, "hops-lab")
-	py, err := kernel.ResolvePython(*python)
-	if err != nil {
-		return err
-	}
-	bin, err := executable()
+	py, bin, err := pythonAndBinary(*python)
 	if err != nil {
 		return err
 	}
@@ -126,13 +122,17 @@ func newLogger(stderr io.Writer, component string) *slog.Logger {
 	return slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})).With("component", component)
 }
 
-// executable is the absolute path of this binary, symlinks resolved, for kernelspecs to run.
-func executable() (string, error) {
-	bin, err := os.Executable()
-	if err != nil {
-		return "", err
+// pythonAndBinary resolves what a kernelspec runs: the project's Python (the flag, else
+// $HOPS_PYTHON, else python3) and this binary's absolute path, symlinks resolved.
+func pythonAndBinary(python string) (py, bin string, err error) {
+	if py, err = kernel.ResolvePython(python); err != nil {
+		return "", "", err
 	}
-	return filepath.EvalSymlinks(bin)
+	if bin, err = os.Executable(); err != nil {
+		return "", "", err
+	}
+	bin, err = filepath.EvalSymlinks(bin)
+	return py, bin, err
 }
 
 func runKernel(args []string, stderr io.Writer) error {
@@ -245,11 +245,7 @@ func runKernelspec(args []string, stdout, stderr io.Writer) error {
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
-	py, err := kernel.ResolvePython(*python)
-	if err != nil {
-		return err
-	}
-	bin, err := executable()
+	py, bin, err := pythonAndBinary(*python)
 	if err != nil {
 		return err
 	}
