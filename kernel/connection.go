@@ -113,3 +113,29 @@ func (c ConnectionInfo) Write(path string) error {
 	}
 	return os.WriteFile(path, b, 0o600)
 }
+
+// WriteConnectionFile makes the connection of a kernel about to be started from spec and writes it
+// to dir/kernel-<id>.json, named as jupyter_client names it (kernels read their id from the name).
+// Kernels known to accept ipc get Unix sockets in dir; others loopback TCP, which every kernel
+// supports. An empty key keeps the random one generated.
+func WriteConnectionFile(dir, id string, spec EngineSpec, key string) (ConnectionInfo, string, error) {
+	var conn ConnectionInfo
+	var err error
+	if spec.SpeaksIPC() {
+		conn, err = NewIPCConnection(dir)
+	} else {
+		conn, err = NewLocalConnection()
+	}
+	if err != nil {
+		return conn, "", err
+	}
+	if key != "" {
+		conn.Key = key
+	}
+	conn.KernelName = spec.Name
+	path := filepath.Join(dir, "kernel-"+id+".json")
+	if err := conn.Write(path); err != nil {
+		return conn, "", fmt.Errorf("write connection file: %w", err)
+	}
+	return conn, path, nil
+}

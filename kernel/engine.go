@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"sync"
 	"syscall"
 	"time"
@@ -34,22 +33,10 @@ func startEngine(parent context.Context, spec EngineSpec, key string, log *slog.
 	if err != nil {
 		return nil, fmt.Errorf("engine connection dir: %w", err)
 	}
-	var conn ConnectionInfo
-	if spec.SpeaksIPC() {
-		conn, err = NewIPCConnection(dir)
-	} else {
-		conn, err = NewLocalConnection()
-	}
+	conn, connFile, err := WriteConnectionFile(dir, uuid.NewString(), spec, key)
 	if err != nil {
 		os.RemoveAll(dir)
 		return nil, err
-	}
-	conn.Key = key
-	conn.KernelName = spec.Name
-	connFile := filepath.Join(dir, "kernel-"+uuid.NewString()+".json")
-	if err := conn.Write(connFile); err != nil {
-		os.RemoveAll(dir)
-		return nil, fmt.Errorf("write engine connection file: %w", err)
 	}
 	env := append(os.Environ(), fmt.Sprintf("JPY_PARENT_PID=%d", os.Getpid()))
 	p, err := StartProcess(ProcessOptions{Argv: spec.ArgvFor(connFile), Env: append(env, spec.EnvList()...)})
@@ -94,16 +81,7 @@ func (e *engine) interrupt(s *Signer, session string) {
 func (e *engine) stop(s *Signer, session string, grace time.Duration) {
 	m := newInternalMessage(s, session, "shutdown_request", map[string]any{"restart": false})
 	go e.Control.Send(m.Frames()) // may block if the engine is gone; the connection closes below
-	select {
-	case <-e.Done():
-	case <-time.After(grace):
-		_ = e.Signal(syscall.SIGTERM)
-		select {
-		case <-e.Done():
-		case <-time.After(2 * time.Second):
-			e.Kill()
-		}
-	}
+	e.Stop(grace)
 	e.close()
 }
 

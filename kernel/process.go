@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 )
 
 // Process is a kernel process started from a kernelspec: in a process group of its own, killed if
@@ -80,6 +81,21 @@ func (p *Process) Signal(sig syscall.Signal) error {
 		return fmt.Errorf("signal %s to kernel process %d: %w", signalName(sig), p.cmd.Process.Pid, err)
 	}
 	return nil
+}
+
+// Stop waits up to grace for the process to exit (after the caller asked the kernel to shut down),
+// then terminates its process group, and kills it 2 s later. It returns once the process is reaped.
+func (p *Process) Stop(grace time.Duration) {
+	select {
+	case <-p.done:
+	case <-time.After(grace):
+		_ = p.Signal(syscall.SIGTERM)
+		select {
+		case <-p.done:
+		case <-time.After(2 * time.Second):
+			p.Kill()
+		}
+	}
 }
 
 // Kill kills the process group and waits until the process is reaped.

@@ -221,7 +221,7 @@ func newHeader(msgID, msgType, session string) []byte {
 
 // NewMessage builds and signs a message. parent is the raw header of the request it answers (or nil).
 func NewMessage(s *Signer, session, msgType string, parent []byte, content any) (*Message, error) {
-	return newMessage(s, session, uuid.NewString(), msgType, parent, content)
+	return NewMessageWithID(s, session, uuid.NewString(), msgType, parent, content)
 }
 
 // internalPrefix starts the msg_id of every request hops itself sends to the engine; engine output
@@ -231,11 +231,13 @@ const internalPrefix = "hops-"
 // newInternalMessage builds a request hops itself sends to the engine. Its contents are plain maps,
 // which always encode.
 func newInternalMessage(s *Signer, session, msgType string, content any) *Message {
-	m, _ := newMessage(s, session, internalPrefix+uuid.NewString(), msgType, nil, content)
+	m, _ := NewMessageWithID(s, session, internalPrefix+uuid.NewString(), msgType, nil, content)
 	return m
 }
 
-func newMessage(s *Signer, session, msgID, msgType string, parent []byte, content any) (*Message, error) {
+// NewMessageWithID is NewMessage with a msg_id of the caller's: a client that sends requests of its
+// own marks their ids to recognize the answers.
+func NewMessageWithID(s *Signer, session, msgID, msgType string, parent []byte, content any) (*Message, error) {
 	c, err := json.Marshal(content)
 	if err != nil {
 		return nil, fmt.Errorf("encode %s content: %w", msgType, err)

@@ -172,11 +172,9 @@ func (s *Server) handleOpenAPI(w http.ResponseWriter, r *http.Request) {
 	w.Write(OpenAPISpec)
 }
 
-// lastActivity is the latest of the server's own and its kernels' activity.
+// lastActivity is the latest activity of any kernel (a message either way), or the server's start.
 func (s *Server) lastActivity() time.Time {
-	s.activityMu.Lock()
-	t := s.activity
-	s.activityMu.Unlock()
+	t := s.started
 	for _, k := range s.kernels.list() {
 		k.mu.Lock()
 		if k.lastActivity.After(t) {

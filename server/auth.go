@@ -68,7 +68,8 @@ func (a *auth) wrap(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		byToken := a.tokenOf(r) != "" && subtle.ConstantTimeCompare([]byte(a.tokenOf(r)), []byte(a.token)) == 1
+		tok := a.tokenOf(r)
+		byToken := tok != "" && subtle.ConstantTimeCompare([]byte(tok), []byte(a.token)) == 1
 		byCookie := false
 		if c, err := r.Cookie(a.cookie); err == nil {
 			byCookie = subtle.ConstantTimeCompare([]byte(c.Value), []byte(a.session)) == 1

@@ -40,7 +40,6 @@ type kernelManager struct {
 	runtime string   // private directory of connection files and ipc sockets
 	env     []string // environment every kernel gets (the server's, plus how to call it back)
 	root    string   // workspace root: kernels start in their notebook's directory
-	started func()   // called whenever server activity happens
 
 	mu      sync.Mutex
 	kernels map[string]*Kernel
@@ -109,7 +108,6 @@ func (m *kernelManager) start(name, path string) (*Kernel, error) {
 	m.mu.Lock()
 	m.kernels[k.ID] = k
 	m.mu.Unlock()
-	m.started()
 	return k, nil
 }
 
@@ -151,22 +149,9 @@ func (k *Kernel) launch() error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("kernel runtime dir: %w", err)
 	}
-	var conn kernel.ConnectionInfo
-	var err error
-	if k.spec.Launch.SpeaksIPC() {
-		conn, err = kernel.NewIPCConnection(dir)
-	} else {
-		conn, err = kernel.NewLocalConnection()
-	}
+	conn, connFile, err := kernel.WriteConnectionFile(dir, k.ID, k.spec.Launch, "")
 	if err != nil {
 		return err
-	}
-	conn.KernelName = k.Name
-	// The file name carries the kernel id, as jupyter_client names it; kernels (and people looking
-	// for a kernel's process) read the id from it.
-	connFile := filepath.Join(dir, "kernel-"+k.ID+".json")
-	if err := conn.Write(connFile); err != nil {
-		return fmt.Errorf("write connection file: %w", err)
 	}
 	env := append(append([]string{}, k.m.env...),
 		fmt.Sprintf("JPY_PARENT_PID=%d", os.Getpid()),
@@ -252,7 +237,7 @@ func (k *Kernel) connect(gen int, proc *kernel.Process, conn kernel.ConnectionIn
 	}()
 	client, err := kernel.DialClient(ctx, conn, "hops-lab-"+k.ID[:8])
 	if err == nil {
-		k.serve(gen, client)
+		k.serve(gen, kernel.NewSigner([]byte(conn.Key)), client)
 		err = k.handshake(ctx, client)
 	}
 	k.mu.Lock()
@@ -319,11 +304,7 @@ func (k *Kernel) internal(msgType string, content any) *kernel.Message {
 	k.mu.Lock()
 	s := k.signer
 	k.mu.Unlock()
-	hdr := kernel.NewHeader(msgType, k.session)
-	hdr = []byte(strings.Replace(string(hdr), `"msg_id":"`, `"msg_id":"`+internalPrefix, 1))
-	c, _ := json.Marshal(content)
-	m := &kernel.Message{Header: hdr, Parent: []byte("{}"), Metadata: []byte("{}"), Content: c}
-	m.Signature = s.Sign(m.Header, m.Parent, m.Metadata, m.Content)
+	m, _ := kernel.NewMessageWithID(s, k.session, internalPrefix+uuid.NewString(), msgType, nil, content) // plain maps always encode
 	return m
 }
 
@@ -343,20 +324,17 @@ func (k *Kernel) unwait(msgID string) {
 }
 
 // serve reads the kernel's four sockets and hands every message to the websockets.
-func (k *Kernel) serve(gen int, c *kernel.Client) {
+func (k *Kernel) serve(gen int, signer *kernel.Signer, c *kernel.Client) {
 	for _, p := range []struct {
 		peer    *kernel.Peer
 		channel string
 	}{{c.Shell, "shell"}, {c.Control, "control"}, {c.Stdin, "stdin"}, {c.IOPub, "iopub"}} {
-		go p.peer.Serve(func(frames [][]byte) { k.received(gen, p.channel, frames) })
+		go p.peer.Serve(func(frames [][]byte) { k.received(gen, signer, p.channel, frames) })
 	}
 }
 
 // received handles one message from the kernel.
-func (k *Kernel) received(gen int, channel string, frames [][]byte) {
-	k.mu.Lock()
-	signer := k.signer
-	k.mu.Unlock()
+func (k *Kernel) received(gen int, signer *kernel.Signer, channel string, frames [][]byte) {
 	m, err := kernel.Decode(frames, signer)
 	if err != nil {
 		k.log.Warn("dropped a message from the kernel", "channel", channel, "err", err)
@@ -396,7 +374,6 @@ func (k *Kernel) received(gen int, channel string, frames [][]byte) {
 		}
 	}
 	k.deliverLocked(outgoing{channel, m}, kernel.HeaderField(m.Parent, "session"))
-	k.m.started()
 }
 
 // deliverLocked sends a message to the attached websockets: IOPub to all of them, replies and input
@@ -458,10 +435,7 @@ func (k *Kernel) detach(ch *channel) {
 // broadcastStatus injects a status message of the server's own (restarting, dead) into every
 // websocket, in each one's framing, as jupyter_server does when it restarts a kernel by itself.
 func (k *Kernel) broadcastStatusLocked(state string) {
-	c, _ := json.Marshal(map[string]string{"execution_state": state})
-	m := &kernel.Message{Header: kernel.NewHeader("status", k.session), Parent: []byte("{}"),
-		Metadata: []byte("{}"), Content: c}
-	m.Signature = k.signer.Sign(m.Header, m.Parent, m.Metadata, m.Content)
+	m, _ := kernel.NewMessage(k.signer, k.session, "status", nil, map[string]string{"execution_state": state})
 	for ch := range k.channels {
 		ch.send(outgoing{"iopub", m})
 	}
@@ -491,7 +465,6 @@ func (k *Kernel) send(ctx context.Context, channel string, m *kernel.Message) er
 	default:
 		return fmt.Errorf("channel %q is not one a client sends on (shell, control, stdin)", channel)
 	}
-	k.m.started()
 	return p.Send(m.Frames())
 }
 
@@ -588,16 +561,7 @@ func (k *Kernel) stopProcess(proc *kernel.Process, client *kernel.Client, restar
 		m := k.internal("shutdown_request", map[string]any{"restart": restart})
 		go client.Control.Send(m.Frames())
 	}
-	select {
-	case <-proc.Done():
-	case <-time.After(shutdownGrace):
-		_ = proc.Signal(syscall.SIGTERM)
-		select {
-		case <-proc.Done():
-		case <-time.After(2 * time.Second):
-			proc.Kill()
-		}
-	}
+	proc.Stop(shutdownGrace)
 	if client != nil {
 		client.Close()
 	}

@@ -61,9 +61,7 @@ type Server struct {
 	gpus        func() (gpu.Inventory, error)
 	started     time.Time
 
-	configMu   sync.Mutex
-	activityMu sync.Mutex
-	activity   time.Time
+	configMu sync.Mutex
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -99,7 +97,6 @@ func New(cfg Config) (*Server, error) {
 	cfg.Port = ln.Addr().(*net.TCPAddr).Port
 	s := &Server{cfg: cfg, log: cfg.Log, listener: ln, gpus: cfg.GPUs, started: time.Now().UTC(),
 		stateDir: filepath.Join(root, ".hops")}
-	s.activity = s.started
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	if err := s.setup(); err != nil {
 		ln.Close()
@@ -134,8 +131,8 @@ func (s *Server) setup() error {
 
 	s.auth = newAuth(s.cfg.Token, s.cfg.Port, net.ParseIP(s.cfg.IP).IsLoopback() || s.cfg.IP == "localhost")
 	s.kernels = &kernelManager{ctx: s.ctx, log: s.log, specs: s.kernelspecs, runtime: s.runtimeDir, root: s.cfg.Root,
-		kernels: map[string]*Kernel{}, started: s.touch,
-		env: append(os.Environ(), "HOPS_SERVER_URL="+s.baseURL(), "HOPS_TOKEN="+s.cfg.Token)}
+		kernels: map[string]*Kernel{},
+		env:     append(os.Environ(), "HOPS_SERVER_URL="+s.baseURL(), "HOPS_TOKEN="+s.cfg.Token)}
 	s.sessions = &sessions{kernels: s.kernels, byID: map[string]*session{}}
 
 	cm, err := contents.New(s.cfg.Root, contents.Options{Log: s.log})
@@ -294,11 +291,4 @@ func (s *Server) cleanup() {
 	if s.runtimeDir != "" {
 		os.RemoveAll(s.runtimeDir)
 	}
-}
-
-// touch records server activity, reported by /api/status.
-func (s *Server) touch() {
-	s.activityMu.Lock()
-	s.activity = time.Now().UTC()
-	s.activityMu.Unlock()
 }

@@ -15,6 +15,9 @@ import (
 func TestSpecialFilesDoNotHang(t *testing.T) {
 	e := newEnv(t, Options{})
 	if err := syscall.Mkfifo(filepath.Join(e.dir, "pipe"), 0o644); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("cannot make a FIFO, which CI's Linux supports:", err)
+		}
 		t.Skip("no FIFOs here:", err)
 	}
 	e.wantError(e.do("GET", "/api/contents/pipe", nil), 400, "not a regular file")

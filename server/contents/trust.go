@@ -42,18 +42,17 @@ func (n *notary) load() {
 	}
 }
 
-// trusts reports whether this exact notebook version is trusted.
-func (n *notary) trusts(data []byte) bool {
-	sum := sha256.Sum256(data)
+// trusts reports whether the notebook version with this SHA-256 digest is trusted.
+func (n *notary) trusts(sum [sha256.Size]byte) bool {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	n.load()
 	return n.known[hex.EncodeToString(sum[:])]
 }
 
-// trust records a notebook version as trusted.
-func (n *notary) trust(data []byte) error {
-	sum := hex.EncodeToString(func() []byte { s := sha256.Sum256(data); return s[:] }())
+// trust records the notebook version with this SHA-256 digest as trusted.
+func (n *notary) trust(digest [sha256.Size]byte) error {
+	sum := hex.EncodeToString(digest[:])
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	n.load()
@@ -139,5 +138,5 @@ func (m *Manager) Trust(p string) error {
 	if err != nil {
 		return m.fsError(p, err)
 	}
-	return m.trust.trust(data)
+	return m.trust.trust(sha256.Sum256(data))
 }

@@ -105,7 +105,7 @@ func (m *Manager) Save(ctx context.Context, p string, req SaveRequest) (*Model, 
 			return nil, false, m.fsError(p, err)
 		}
 		if req.Type == TypeNotebook && trusted {
-			if err := m.trust.trust(data); err != nil {
+			if err := m.trust.trust(sha256.Sum256(data)); err != nil {
 				m.log.Warn("contents: notebook saved, but not recorded as trusted", "path", p, "err", err)
 			}
 		}
