@@ -46,13 +46,34 @@ func StartProcess(o ProcessOptions) (*Process, error) {
 	}
 	tail := &tailBuffer{max: 8 << 10}
 	cmd.Stdout = out
-	cmd.Stderr = io.MultiWriter(out, tail)
-	if err := cmd.Start(); err != nil {
+	// Our own pipe for stderr rather than an io.Writer, for which os/exec would copy through a
+	// 32 KiB buffer per kernel: a server runs many kernels that are mostly silent.
+	stderr, stderrW, err := os.Pipe()
+	if err != nil {
 		return nil, fmt.Errorf("start %s: %w", o.Argv[0], err)
 	}
+	cmd.Stderr = stderrW
+	err = cmd.Start()
+	stderrW.Close()
+	if err != nil {
+		stderr.Close()
+		return nil, fmt.Errorf("start %s: %w", o.Argv[0], err)
+	}
+	drained := make(chan struct{})
+	go func() {
+		defer close(drained)
+		defer stderr.Close()
+		_, _ = io.CopyBuffer(struct{ io.Writer }{io.MultiWriter(out, tail)}, struct{ io.Reader }{stderr}, make([]byte, 4<<10))
+	}()
 	p := &Process{cmd: cmd, done: make(chan struct{}), stderr: tail}
 	go func() {
 		err := cmd.Wait()
+		// The excerpt should hold the last words of a dying kernel, but a child it left behind may
+		// keep the pipe open: wait for the end of stderr only briefly.
+		select {
+		case <-drained:
+		case <-time.After(250 * time.Millisecond):
+		}
 		p.exit = describeExit(cmd.ProcessState, err)
 		close(p.done)
 	}()

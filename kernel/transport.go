@@ -61,7 +61,7 @@ type bufferedConn struct {
 
 // Read buffer sizes: IOPub carries bursts of output; shell, control and stdin carry replies.
 const (
-	bulkReadBuffer  = 64 << 10
+	bulkReadBuffer  = 16 << 10
 	replyReadBuffer = 4 << 10
 )
 

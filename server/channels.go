@@ -40,7 +40,12 @@ type channel struct {
 	wake   chan struct{}
 	closed bool
 	done   chan struct{}
+	cancel context.CancelFunc // ends sends to the kernel on behalf of this websocket
 }
+
+// wsWriteBuffers lends websockets their write buffer only while they write: most kernel websockets
+// sit idle most of the time, and a buffer each would cost 16 KiB per open notebook.
+var wsWriteBuffers sync.Pool
 
 func (s *Server) handleChannels(w http.ResponseWriter, r *http.Request) {
 	k, err := s.kernels.get(r.PathValue("id"))
@@ -52,34 +57,28 @@ func (s *Server) handleChannels(w http.ResponseWriter, r *http.Request) {
 		Subprotocols:      []string{v1Protocol},
 		CheckOrigin:       s.auth.checkOrigin,
 		EnableCompression: false, // kernel traffic is small and latency-bound
-		ReadBufferSize:    16 << 10,
 		WriteBufferSize:   16 << 10,
+		WriteBufferPool:   &wsWriteBuffers,
+		// ReadBufferSize 0 reuses the 4 KiB reader net/http already gave the connection.
 	}
 	ws, err := upgrader.Upgrade(w, r, nil)
 	if err != nil {
 		return // the upgrader has answered
 	}
 	ws.SetReadLimit(kernel.MaxMessageSize)
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
 	ch := &channel{k: k, ws: ws, session: r.URL.Query().Get("session_id"), v1: ws.Subprotocol() == v1Protocol,
-		wake: make(chan struct{}, 1), done: make(chan struct{})}
+		wake: make(chan struct{}, 1), done: make(chan struct{}), cancel: cancel}
 	k.attach(ch)
 	defer k.detach(ch)
 	go ch.writeLoop()
-	ch.readLoop(r.Context())
+	ch.readLoop(ctx)
 	ch.close(websocket.CloseNormalClosure, "")
 }
 
 // readLoop forwards the client's messages to the kernel until the websocket closes.
 func (ch *channel) readLoop(ctx context.Context) {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	go func() {
-		select {
-		case <-ch.done:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
 	for {
 		typ, data, err := ch.ws.ReadMessage()
 		if err != nil {
@@ -181,6 +180,7 @@ func (ch *channel) close(code int, reason string) {
 	ch.closed = true
 	ch.mu.Unlock()
 	close(ch.done)
+	ch.cancel()
 	msg := websocket.FormatCloseMessage(code, reason)
 	_ = ch.ws.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second))
 	ch.ws.Close()
