@@ -56,6 +56,7 @@ type Server struct {
 	kernels     *kernelManager
 	sessions    *sessions
 	contents    *contents.Manager
+	history     *history
 	handler     http.Handler
 	listener    net.Listener
 	gpus        func() (gpu.Inventory, error)
@@ -135,7 +136,8 @@ func (s *Server) setup() error {
 		env:     append(os.Environ(), "HOPS_SERVER_URL="+s.baseURL(), "HOPS_TOKEN="+s.cfg.Token)}
 	s.sessions = &sessions{kernels: s.kernels, byID: map[string]*session{}}
 
-	cm, err := contents.New(s.cfg.Root, contents.Options{Log: s.log})
+	s.history = newHistory(s.cfg.Root, s)
+	cm, err := contents.New(s.cfg.Root, s.history.hooks(contents.Options{Log: s.log}))
 	if err != nil {
 		return err
 	}
@@ -197,6 +199,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/hops/version", s.handleHopsVersion)
 	mux.HandleFunc("GET /api/hops/gpus", s.handleGPUs)
 	mux.HandleFunc("GET /api/hops/openapi.yaml", s.handleOpenAPI)
+	mux.HandleFunc("GET /api/hops/versions/{path...}", s.handleVersions)
 }
 
 // refuseUncleanPaths answers a path with "." or ".." segments or an empty segment with 400. Go's mux
@@ -287,6 +290,9 @@ func (s *Server) stop() { s.cancel() }
 func (s *Server) cleanup() {
 	if s.contents != nil {
 		s.contents.Close()
+	}
+	if s.history != nil && s.history.repo != nil {
+		s.history.repo.Close()
 	}
 	if s.runtimeDir != "" {
 		os.RemoveAll(s.runtimeDir)

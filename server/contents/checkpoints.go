@@ -10,15 +10,29 @@ import (
 	"github.com/hopsml/hops/server/httpjson"
 )
 
-// CheckpointID is the id of the one checkpoint a file can have, as with jupyter_server's file
-// checkpoints. Checkpoints are copies under .hops/checkpoints/<path>, out of the user's
-// directories; versioning will replace them with git history.
+// CheckpointID is the id of the one checkpoint a file can have with the built-in checkpoints, as
+// with jupyter_server's file checkpoints: a copy under .hops/checkpoints/<path>, out of the
+// user's directories. Options.Checkpoints replaces them (hops lab: with git history).
 const CheckpointID = "checkpoint"
 
-// Checkpoint is a saved copy of a file that it can be restored to.
+// Checkpoint is a saved version of a file that it can be restored to.
 type Checkpoint struct {
 	ID           string `json:"id"`
 	LastModified Time   `json:"last_modified"`
+}
+
+// Checkpoints keep the versions of files that the checkpoint routes list, create, restore and
+// delete. Paths are workspace paths of regular files, checked and with symlinks resolved; errors
+// that are the client's fault should be httpjson status errors (e.g. 404 for an unknown id).
+type Checkpoints interface {
+	// Create records the file as it is now and returns that checkpoint.
+	Create(ctx context.Context, path string) (*Checkpoint, error)
+	// List returns the file's checkpoints, newest first; none is an empty list.
+	List(ctx context.Context, path string) ([]Checkpoint, error)
+	// Restore gives write the content of checkpoint id; write replaces the file atomically.
+	Restore(ctx context.Context, path, id string, write func([]byte) error) error
+	// Delete forgets checkpoint id, where that makes sense.
+	Delete(ctx context.Context, path, id string) error
 }
 
 func checkpointPath(p string) string { return path.Join(hopsDir, "checkpoints", p) }
@@ -36,6 +50,9 @@ func (m *Manager) CreateCheckpoint(ctx context.Context, p string) (*Checkpoint, 
 	if !fi.Mode().IsRegular() {
 		return nil, httpjson.Errorf(http.StatusBadRequest, "%s is not a file: checkpoints are kept for files and notebooks", name(p))
 	}
+	if m.opts.Checkpoints != nil {
+		return m.opts.Checkpoints.Create(ctx, q)
+	}
 	if err := m.writeCheckpoint(p, q); err != nil {
 		return nil, err
 	}
@@ -47,6 +64,16 @@ func (m *Manager) ListCheckpoints(ctx context.Context, p string) ([]Checkpoint, 
 	p, err := m.check(p, reading)
 	if err != nil {
 		return nil, err
+	}
+	if m.opts.Checkpoints != nil {
+		q, err := m.resolve(p, true, reading)
+		if errors.Is(err, fs.ErrNotExist) {
+			return []Checkpoint{}, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		return m.opts.Checkpoints.List(ctx, q)
 	}
 	cp, err := m.checkpoint(p)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -64,8 +91,10 @@ func (m *Manager) RestoreCheckpoint(ctx context.Context, p, id string) error {
 	if err != nil {
 		return err
 	}
-	if _, err := m.checkpointOf(p, id); err != nil {
-		return err
+	if m.opts.Checkpoints == nil {
+		if _, err := m.checkpointOf(p, id); err != nil {
+			return err
+		}
 	}
 	q, err := m.resolve(p, true, creating)
 	if err != nil {
@@ -78,7 +107,14 @@ func (m *Manager) RestoreCheckpoint(ctx context.Context, p, id string) error {
 		}
 		mode = fi.Mode().Perm()
 	}
-	if err := m.copyFile(checkpointPath(p), q, mode); err != nil {
+	unlock := m.lockPath(q)
+	defer unlock()
+	if m.opts.Checkpoints != nil {
+		err = m.opts.Checkpoints.Restore(ctx, q, id, func(data []byte) error { return m.writeFile(q, data, mode) })
+		if err != nil {
+			return err
+		}
+	} else if err := m.copyFile(checkpointPath(p), q, mode); err != nil {
 		return m.fsError(p, err)
 	}
 	m.log.Debug("contents: restored checkpoint", "path", p)
@@ -90,6 +126,13 @@ func (m *Manager) DeleteCheckpoint(ctx context.Context, p, id string) error {
 	p, err := m.check(p, reading)
 	if err != nil {
 		return err
+	}
+	if m.opts.Checkpoints != nil {
+		q, err := m.resolve(p, true, reading)
+		if err != nil {
+			return err
+		}
+		return m.opts.Checkpoints.Delete(ctx, q, id)
 	}
 	if _, err := m.checkpointOf(p, id); err != nil {
 		return err
@@ -137,6 +180,9 @@ func (m *Manager) writeCheckpoint(p, q string) error {
 
 // ensureCheckpoint creates the checkpoint of p (at q on disk) unless it has one.
 func (m *Manager) ensureCheckpoint(p, q string) error {
+	if m.opts.Checkpoints != nil {
+		return nil
+	}
 	if _, err := m.root.Lstat(checkpointPath(p)); !errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
@@ -146,6 +192,9 @@ func (m *Manager) ensureCheckpoint(p, q string) error {
 // moveCheckpoints moves the checkpoints of from (a file, or all below a directory) to to. A
 // failure loses only checkpoints, never the user's files, so it is logged, not returned.
 func (m *Manager) moveCheckpoints(from, to string) {
+	if m.opts.Checkpoints != nil {
+		return
+	}
 	src, dst := checkpointPath(from), checkpointPath(to)
 	if _, err := m.root.Lstat(src); err != nil {
 		return
@@ -164,6 +213,9 @@ func (m *Manager) moveCheckpoints(from, to string) {
 
 // deleteCheckpoints deletes the checkpoints of p (a file, or all below a directory).
 func (m *Manager) deleteCheckpoints(p string) {
+	if m.opts.Checkpoints != nil {
+		return
+	}
 	if err := m.root.RemoveAll(checkpointPath(p)); err != nil {
 		m.log.Warn("contents: deleting checkpoints", "path", p, "err", err)
 	}

@@ -14,6 +14,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -21,6 +22,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"unicode/utf8"
 
@@ -52,6 +54,8 @@ type Options struct {
 	AfterRename func(ctx context.Context, from, to string) error
 	// AfterDelete is called after a file or directory (recursively) was deleted.
 	AfterDelete func(ctx context.Context, path string) error
+	// Checkpoints, when set, replace the built-in one-copy checkpoints.
+	Checkpoints Checkpoints
 }
 
 // Manager serves the contents of one workspace directory.
@@ -65,6 +69,18 @@ type Manager struct {
 	// can be answered with a 404 instead of a 500.
 	errEscapes error
 	trust      *notary
+	// pathLocks serialize writing a file with its AfterSave hook, so the hook records the
+	// content of the write it follows, not of a concurrent one (striped by path).
+	pathLocks [64]sync.Mutex
+}
+
+// lockPath locks the stripe of q and returns its unlock.
+func (m *Manager) lockPath(q string) func() {
+	h := fnv.New32a()
+	h.Write([]byte(q))
+	l := &m.pathLocks[h.Sum32()%uint32(len(m.pathLocks))]
+	l.Lock()
+	return l.Unlock
 }
 
 // hopsDir is the workspace directory that holds hops' own state; reserved below.

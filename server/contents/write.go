@@ -65,6 +65,8 @@ func (m *Manager) Save(ctx context.Context, p string, req SaveRequest) (*Model, 
 	if err != nil {
 		return nil, false, err
 	}
+	unlock := m.lockPath(q)
+	defer unlock()
 	old, err := m.root.Stat(q)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, false, m.fsError(p, err)

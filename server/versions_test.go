@@ -1,0 +1,267 @@
+package server
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/hopsml/hops/versioning"
+)
+
+// notebookJSON is a small valid notebook whose one cell prints marker.
+func notebookJSON(marker string) map[string]any {
+	return map[string]any{
+		"nbformat": 4, "nbformat_minor": 5, "metadata": map[string]any{},
+		"cells": []any{map[string]any{"id": "c1", "cell_type": "code", "source": "print(" + marker + ")",
+			"metadata": map[string]any{}, "outputs": []any{}, "execution_count": nil}},
+	}
+}
+
+func (ts *testServer) saveNotebook(t *testing.T, p, marker string) {
+	t.Helper()
+	body := map[string]any{"type": "notebook", "format": "json", "content": notebookJSON(marker)}
+	if code := ts.call(t, "PUT", "/api/contents/"+p, body, nil); code != http.StatusOK && code != http.StatusCreated {
+		t.Fatalf("save %s: status %d", p, code)
+	}
+}
+
+type versionsPage struct {
+	Path     string               `json:"path"`
+	Versions []versioning.Version `json:"versions"`
+	More     bool                 `json:"more"`
+	Error    string               `json:"error"`
+}
+
+func (ts *testServer) raw(t *testing.T, method, p string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(method, ts.url+strings.TrimPrefix(p, "/"), nil)
+	req.Header.Set("Authorization", "token "+ts.token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func TestEverySaveIsAVersionAndCheckpointsAreGitVersions(t *testing.T) {
+	ts := startServer(t)
+	for _, m := range []string{"1", "2", "3"} {
+		ts.saveNotebook(t, "nb.ipynb", m)
+	}
+	var page versionsPage
+	if code := ts.call(t, "GET", "/api/hops/versions/nb.ipynb", nil, &page); code != http.StatusOK || len(page.Versions) != 3 {
+		t.Fatalf("versions: %d %+v", code, page)
+	}
+	first, last := page.Versions[2], page.Versions[0]
+	if first.Message != "Save nb.ipynb" || page.Path != "nb.ipynb" || page.Error != "" {
+		t.Fatalf("first version: %+v", first)
+	}
+	code, body := ts.raw(t, "GET", "/api/hops/versions/nb.ipynb/"+first.Short)
+	if code != http.StatusOK || !strings.Contains(body, "print(1)") {
+		t.Fatalf("the file at its first version: %d %s", code, body)
+	}
+
+	var cps []struct {
+		ID string `json:"id"`
+	}
+	if code := ts.call(t, "GET", "/api/contents/nb.ipynb/checkpoints", nil, &cps); code != http.StatusOK || len(cps) != 3 || cps[0].ID != last.Commit {
+		t.Fatalf("checkpoints: %d %+v", code, cps)
+	}
+	// JupyterLab creates a checkpoint after every save: that is the version just made, not a new one.
+	var cp struct{ ID string }
+	if code := ts.call(t, "POST", "/api/contents/nb.ipynb/checkpoints", nil, &cp); code != http.StatusCreated || cp.ID != last.Commit {
+		t.Fatalf("create checkpoint: %d %+v", code, cp)
+	}
+	// Revert to a checkpoint restores that version, as a new commit.
+	if code := ts.call(t, "POST", "/api/contents/nb.ipynb/checkpoints/"+first.Commit, nil, nil); code != http.StatusNoContent {
+		t.Fatalf("restore: %d", code)
+	}
+	var model struct{ Content json.RawMessage }
+	ts.call(t, "GET", "/api/contents/nb.ipynb", nil, &model)
+	if !strings.Contains(string(model.Content), "print(1)") {
+		t.Fatalf("content after restore: %s", model.Content)
+	}
+	ts.call(t, "GET", "/api/hops/versions/nb.ipynb", nil, &page)
+	if len(page.Versions) != 4 || page.Versions[0].Message != "Restore nb.ipynb to "+first.Short {
+		t.Fatalf("versions after restore: %+v", page.Versions)
+	}
+
+	// Rename and delete are versions too, and the history follows the rename.
+	if code := ts.call(t, "PATCH", "/api/contents/nb.ipynb", map[string]string{"path": "renamed.ipynb"}, nil); code != http.StatusOK {
+		t.Fatalf("rename: %d", code)
+	}
+	ts.call(t, "GET", "/api/hops/versions/renamed.ipynb", nil, &page)
+	if len(page.Versions) != 5 || page.Versions[0].Message != "Rename nb.ipynb → renamed.ipynb" || page.Versions[4].Path != "nb.ipynb" {
+		t.Fatalf("versions after rename: %+v", page.Versions)
+	}
+	if got := gitLog(t, ts.cfg.Root, "--follow", "--", "renamed.ipynb"); len(got) != 5 {
+		t.Fatalf("git log --follow: %v", got)
+	}
+	if code := ts.call(t, "DELETE", "/api/contents/renamed.ipynb", nil, nil); code != http.StatusNoContent {
+		t.Fatalf("delete: %d", code)
+	}
+	ts.call(t, "GET", "/api/hops/versions/renamed.ipynb", nil, &page)
+	if !page.Versions[0].Deleted || page.Versions[0].Message != "Delete renamed.ipynb" {
+		t.Fatalf("versions after delete: %+v", page.Versions[0])
+	}
+}
+
+// gitLog is `git log --format=%H args...` in dir.
+func gitLog(t *testing.T, dir string, args ...string) []string {
+	t.Helper()
+	out, err := exec.Command("git", append([]string{"-C", dir, "log", "--format=%H"}, args...)...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("git log: %v\n%s", err, out)
+	}
+	return strings.Fields(string(out))
+}
+
+func TestVersionsRefuseBadInputWithAMessage(t *testing.T) {
+	ts := startServer(t)
+	ts.saveNotebook(t, "nb.ipynb", "1")
+	for _, c := range []struct {
+		method, path string
+		status       int
+		says         string
+	}{
+		{"GET", "/api/hops/versions/nb.ipynb/0123456789abcdef", http.StatusNotFound, "no commit"},
+		{"GET", "/api/hops/versions/missing.ipynb", http.StatusNotFound, "no recorded versions"},
+		{"GET", "/api/hops/versions/nb.ipynb?limit=lots", http.StatusBadRequest, "limit"},
+		{"GET", "/api/hops/versions/nb.ipynb?limit=0", http.StatusBadRequest, "limit"},
+		{"GET", "/api/hops/versions/nb.ipynb?before=abcdef12", http.StatusNotFound, "not a version"},
+		{"GET", "/api/hops/versions/.git/config", http.StatusBadRequest, "git's own state"},
+		{"GET", "/api/hops/versions/%2e%2e/etc/passwd", http.StatusBadRequest, ""},
+		{"GET", "/api/hops/versions/a/../../x", http.StatusBadRequest, ""},
+		{"DELETE", "/api/contents/nb.ipynb/checkpoints/abcdef1", http.StatusBadRequest, "kept"},
+		{"POST", "/api/contents/nb.ipynb/checkpoints/abcdef1", http.StatusNotFound, "no commit"},
+	} {
+		code, body := ts.raw(t, c.method, c.path)
+		if code != c.status || !strings.Contains(body, c.says) {
+			t.Errorf("%s %s: %d %s, want %d saying %q", c.method, c.path, code, body, c.status, c.says)
+		}
+	}
+}
+
+// TestAKilledServerKeepsEveryAcknowledgedSave kills hops lab with SIGKILL while four clients save
+// notebooks in a loop: afterwards every save that was answered is in the history of its notebook,
+// every notebook on disk is valid JSON, and git finds the repository sound.
+func TestAKilledServerKeepsEveryAcknowledgedSave(t *testing.T) {
+	py := projectPython(t)
+	dir := t.TempDir()
+	cmd := exec.Command(hopsBinary, "lab", "--dir", dir, "--port", "0", "--token", "crash", "--python", py)
+	stderr, _ := cmd.StderrPipe()
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	base := make(chan string, 1)
+	go func() {
+		urlPat := regexp.MustCompile(`http://127\.0\.0\.1:\d+/`)
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			if u := urlPat.FindString(sc.Text()); u != "" {
+				base <- u
+				break
+			}
+		}
+		io.Copy(io.Discard, stderr)
+	}()
+	var url string
+	select {
+	case url = <-base:
+	case <-time.After(30 * time.Second):
+		t.Fatal("hops lab printed no URL")
+	}
+
+	ctx, stop := context.WithCancel(context.Background())
+	var mu sync.Mutex
+	acked := map[string][]string{} // notebook -> markers whose save was answered 2xx
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Go(func() {
+			p := fmt.Sprintf("nb%d.ipynb", w)
+			for i := 0; ctx.Err() == nil; i++ {
+				marker := fmt.Sprintf("%d%06d", w, i)
+				b, _ := json.Marshal(map[string]any{"type": "notebook", "format": "json", "content": notebookJSON(marker)})
+				req, _ := http.NewRequestWithContext(ctx, "PUT", url+"api/contents/"+p, strings.NewReader(string(b)))
+				req.Header.Set("Authorization", "token crash")
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					return // the server is gone
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode/100 == 2 {
+					mu.Lock()
+					acked[p] = append(acked[p], marker)
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	time.Sleep(1500 * time.Millisecond)
+	syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	cmd.Wait()
+	stop()
+	wg.Wait()
+
+	repo, err := versioning.Open(dir, versioning.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer repo.Close()
+	total := 0
+	for p, markers := range acked {
+		data, err := os.ReadFile(filepath.Join(dir, p))
+		if err != nil || !json.Valid(data) {
+			t.Errorf("%s after the kill: valid JSON %v, %v", p, json.Valid(data), err)
+		}
+		vs, _, err := repo.Log(p, 0, "")
+		if err != nil {
+			t.Fatalf("versions of %s: %v", p, err)
+		}
+		recorded := map[string]bool{}
+		for _, v := range vs {
+			content, err := repo.Show(p, v.Commit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			recorded[string(content)] = true
+		}
+		for _, m := range markers {
+			found := false
+			for c := range recorded {
+				if strings.Contains(c, "print("+m+")") {
+					found = true
+					break
+				}
+			}
+			if !found {
+				t.Errorf("%s: the acknowledged save %s is not in history (%d versions)", p, m, len(vs))
+			}
+		}
+		total += len(markers)
+	}
+	if total < 8 {
+		t.Fatalf("only %d saves were acknowledged before the kill: the test proved little", total)
+	}
+	if out, err := exec.Command("git", "-C", dir, "fsck", "--no-dangling").CombinedOutput(); err != nil {
+		t.Fatalf("git fsck after the kill: %v\n%s", err, out)
+	}
+	t.Logf("%d acknowledged saves of %d notebooks, all in history", total, len(acked))
+}
