@@ -159,7 +159,7 @@ func (r *Repo) headEntry(p string) (*object.TreeEntry, error) {
 	if err != nil || head.IsZero() {
 		return nil, err
 	}
-	c, err := object.GetCommit(r.st, head)
+	c, err := r.st.commit(head)
 	if err != nil {
 		return nil, err
 	}
@@ -190,7 +190,7 @@ func (r *Repo) commit(ctx context.Context, edits []edit, message, subject string
 		}
 		var baseTree plumbing.Hash
 		if !parent.IsZero() {
-			pc, err := object.GetCommit(r.st, parent)
+			pc, err := r.st.commit(parent)
 			if err != nil {
 				return nil, fmt.Errorf("commit: read %s: %w", parent, err)
 			}

@@ -54,10 +54,14 @@ type history struct {
 	byPath  map[string][]int // repository path -> indexes into commits, ascending
 	stats   map[[2]plumbing.Hash]*CellStats
 	counter CellCounter
+	loaded  bool // the index file was read (or found missing or stale)
+	// fileSound: the index file holds exactly the indexed commits, so new ones can be appended.
+	fileSound bool
 }
 
 type histCommit struct {
 	hash    plumbing.Hash
+	parent  plumbing.Hash // first parent; zero for a root commit
 	when    time.Time
 	author  string
 	message string
@@ -85,6 +89,10 @@ func (r *Repo) SetCellCounter(c CellCounter) {
 
 // sync brings the index up to the branch's head. Called with h.mu held.
 func (h *history) sync() error {
+	if !h.loaded {
+		h.loaded = true
+		h.fileSound = h.load()
+	}
 	_, head, err := h.r.head()
 	if err != nil {
 		return err
@@ -101,7 +109,7 @@ func (h *history) sync() error {
 			known = true
 			break
 		}
-		commit, err := object.GetCommit(h.r.st, c)
+		commit, err := h.r.st.commit(c)
 		if err != nil {
 			return fmt.Errorf("read commit %s: %w", c, err)
 		}
@@ -111,42 +119,53 @@ func (h *history) sync() error {
 			c = commit.ParentHashes[0]
 		}
 	}
-	if !known {
+	var parentTree plumbing.Hash
+	if known && !h.head.IsZero() {
+		pc, err := h.r.st.commit(h.head)
+		if err != nil {
+			return fmt.Errorf("read commit %s: %w", h.head, err)
+		}
+		parentTree = pc.TreeHash
+	} else {
 		h.commits, h.byPath = nil, map[string][]int{}
 	}
+	from := len(h.commits)
 	for i := len(fresh) - 1; i >= 0; i-- {
-		if err := h.add(fresh[i]); err != nil {
+		c := fresh[i] // when the walk did not meet the index, the oldest is a root commit
+		if err := h.add(c, parentTree); err != nil {
 			return err
 		}
+		parentTree = c.TreeHash
 	}
 	h.head = head
+	h.persist(known && h.fileSound, from)
+	h.fileSound = true
 	return nil
 }
 
-// add indexes commit c, whose first parent is the last indexed commit.
-func (h *history) add(c *object.Commit) error {
-	var parentTree plumbing.Hash
-	if len(c.ParentHashes) > 0 {
-		pc, err := object.GetCommit(h.r.st, c.ParentHashes[0])
-		if err != nil {
-			return fmt.Errorf("read commit %s: %w", c.ParentHashes[0], err)
-		}
-		parentTree = pc.TreeHash
-	}
+// add indexes commit c, whose first parent (with tree parentTree) is the last indexed commit.
+func (h *history) add(c *object.Commit, parentTree plumbing.Hash) error {
 	changes := map[string]pathChange{}
 	if err := h.r.diffTrees(parentTree, c.TreeHash, "", changes); err != nil {
 		return fmt.Errorf("compare commit %s with its parent: %w", c.Hash, err)
 	}
 	detectRenames(changes)
 	subject, _, _ := strings.Cut(c.Message, "\n")
-	hc := histCommit{hash: c.Hash, when: c.Author.When, author: c.Author.Name + " <" + c.Author.Email + ">",
-		message: subject, changes: changes}
+	var parent plumbing.Hash
+	if len(c.ParentHashes) > 0 {
+		parent = c.ParentHashes[0]
+	}
+	h.append(histCommit{hash: c.Hash, parent: parent, when: c.Author.When, author: c.Author.Name + " <" + c.Author.Email + ">",
+		message: subject, changes: changes})
+	return nil
+}
+
+func (h *history) append(hc histCommit) {
 	n := len(h.commits)
 	h.commits = append(h.commits, hc)
-	for p := range changes {
+	for p := range hc.changes {
 		h.byPath[p] = append(h.byPath[p], n)
 	}
-	return nil
 }
 
 // diffTrees records in out every file that differs between trees a and b (either may be zero),
@@ -238,6 +257,7 @@ func (h *history) committed(c *object.Commit, edits []edit) *Version {
 		h.r.log.Warn("history index not updated; it is rebuilt on the next listing", "err", err)
 		h.head = plumbing.ZeroHash
 		h.commits, h.byPath = nil, map[string][]int{}
+		h.loaded = true // do not reload a file that may be just as stale
 	}
 	return v
 }
@@ -348,7 +368,7 @@ func (r *Repo) resolveCommit(name string) (*object.Commit, error) {
 		return nil, fmt.Errorf("%w: %q is not a commit (4 to 40 hex digits)", ErrNotFound, name)
 	}
 	if len(name) == 40 {
-		c, err := object.GetCommit(r.st, plumbing.NewHash(name))
+		c, err := r.st.commit(plumbing.NewHash(name))
 		if err != nil {
 			return nil, fmt.Errorf("%w: no commit %s", ErrNotFound, name)
 		}
@@ -371,7 +391,7 @@ func (r *Repo) resolveCommit(name string) (*object.Commit, error) {
 	case 0:
 		return nil, fmt.Errorf("%w: no commit %s on the current branch", ErrNotFound, name)
 	case 1:
-		return object.GetCommit(r.st, found[0])
+		return r.st.commit(found[0])
 	default:
 		return nil, fmt.Errorf("%w: %s is ambiguous (%d commits); give more digits", ErrNotFound, name, len(found))
 	}

@@ -65,7 +65,7 @@ type Repo struct {
 	gitDir    string // the worktree's git directory: HEAD, index
 	commonDir string // where objects and branches live: gitDir, except in linked worktrees
 	repo      *git.Repository
-	st        *filesystem.Storage
+	st        *store   // go-git's storage, for reading objects and refs
 	root      *os.Root // the workspace, for reading and restoring files without escaping it
 	author    Identity
 	log       *slog.Logger
@@ -73,6 +73,7 @@ type Repo struct {
 
 	mu      sync.Mutex // serializes commits: a branch moves one commit at a time
 	hist    *history
+	warmed  chan struct{} // closed when the history index built at Open is done
 	ignores *ignoreRules
 }
 
@@ -129,6 +130,16 @@ func Open(workspace string, opts Options) (*Repo, error) {
 		r.author = r.configuredIdentity()
 	}
 	r.hist = newHistory(r)
+	// Index the history now, so the first Versions panel to open does not wait for it.
+	r.warmed = make(chan struct{})
+	go func() {
+		defer close(r.warmed)
+		r.hist.mu.Lock()
+		defer r.hist.mu.Unlock()
+		if err := r.hist.sync(); err != nil {
+			r.log.Warn("history index not built", "err", err)
+		}
+	}()
 	return r, nil
 }
 
@@ -160,7 +171,7 @@ func (r *Repo) adopt(repo *git.Repository) error {
 	if !ok {
 		return fmt.Errorf("versioning: unexpected repository storage %T", repo.Storer)
 	}
-	r.repo, r.st, r.worktree = repo, st, top
+	r.repo, r.st, r.worktree = repo, &store{st: st}, top
 	r.gitDir = st.Filesystem().Root()
 	r.commonDir = r.gitDir
 	if data, err := os.ReadFile(filepath.Join(r.gitDir, "commondir")); err == nil {
@@ -177,8 +188,11 @@ func (r *Repo) adopt(repo *git.Repository) error {
 	return nil
 }
 
-// Close releases the workspace.
-func (r *Repo) Close() error { return r.root.Close() }
+// Close releases the workspace (after the history indexing Open started).
+func (r *Repo) Close() error {
+	<-r.warmed
+	return r.root.Close()
+}
 
 // Worktree is the root of the repository's worktree: the workspace or a directory above it.
 func (r *Repo) Worktree() string { return r.worktree }

@@ -413,3 +413,45 @@ func TestPagingVersions(t *testing.T) {
 		t.Fatal("pages do not add up to the whole history")
 	}
 }
+
+func TestTheHistoryIndexSurvivesRestartsCrashesAndRewrites(t *testing.T) {
+	dir := t.TempDir()
+	r := openRepo(t, dir)
+	for i := range 4 {
+		write(t, dir, "nb.ipynb", fmt.Sprint(i))
+		save(t, r, "nb.ipynb")
+	}
+	want := commits(versionsOf(t, r, "nb.ipynb"))
+	index := filepath.Join(dir, ".git", historyFileName)
+
+	// A new process reads the index file instead of walking the history.
+	if got := commits(versionsOf(t, openRepo(t, dir), "nb.ipynb")); !slices.Equal(got, want) {
+		t.Fatalf("after a restart: %v, want %v", got, want)
+	}
+	// An index file cut short by a crash, or garbled, is repaired from git.
+	data, err := os.ReadFile(index)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, broken := range map[string][]byte{
+		"cut short":      data[:len(data)-7],
+		"garbled":        append(append([]byte{}, data[:40]...), "\x00nonsense\n"...),
+		"empty":          {},
+		"from elsewhere": []byte("c\t" + strings.Repeat("1", 40) + "\t" + strings.Repeat("2", 40) + "\t0\t\"x\"\t\"y\"\ne\n"),
+	} {
+		if err := os.WriteFile(index, broken, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if got := commits(versionsOf(t, openRepo(t, dir), "nb.ipynb")); !slices.Equal(got, want) {
+			t.Errorf("index %s: %v, want %v", name, got, want)
+		}
+		if repaired, _ := os.ReadFile(index); !slices.Equal(repaired, data) {
+			t.Errorf("index %s was not rewritten whole:\n%q\nwant\n%q", name, repaired, data)
+		}
+	}
+	// History rewritten with the CLI (reset, rebase) is indexed again.
+	gitCLI(t, dir, "reset", "-q", "--hard", "HEAD~2")
+	if got := commits(versionsOf(t, r, "nb.ipynb")); !slices.Equal(got, want[2:]) {
+		t.Fatalf("after git reset: %v, want %v", got, want[2:])
+	}
+}
