@@ -6,7 +6,7 @@ import (
 )
 
 func TestComplete(t *testing.T) {
-	all := []string{"env", "help", "version"}
+	all := []string{"diff", "env", "help", "version", "versions"}
 	for _, tc := range []struct {
 		line       string
 		pos        int // -1: the end of the line
@@ -22,12 +22,14 @@ func TestComplete(t *testing.T) {
 		// Command names.
 		{"%hops ", -1, all, 6, 6, true},
 		{"%hops  ", -1, all, 7, 7, true},
-		{"%hops ve", -1, []string{"version"}, 6, 8, true},
+		{"%hops ve", -1, []string{"version", "versions"}, 6, 8, true},
+		{"%hops versi", -1, []string{"version", "versions"}, 6, 11, true},
+		{"%hops d", -1, []string{"diff"}, 6, 7, true},
 		{"%hops e", -1, []string{"env"}, 6, 7, true},
 		{"%hops x", -1, nil, 6, 7, true},
-		{"%%hops ver", -1, []string{"version"}, 7, 10, true},
-		{"%hops ve rest of the line", 8, []string{"version"}, 6, 8, true},
-		{"%hops ve", 99, []string{"version"}, 6, 8, true},
+		{"%%hops ver", -1, []string{"version", "versions"}, 7, 10, true},
+		{"%hops ve rest of the line", 8, []string{"version", "versions"}, 6, 8, true},
+		{"%hops ve", 99, []string{"version", "versions"}, 6, 8, true},
 		// Flags.
 		{"%hops env --g", -1, []string{"--grep"}, 10, 13, true},
 		{"%hops env --", -1, []string{"--grep", "--help", "--json"}, 10, 12, true},
@@ -35,6 +37,7 @@ func TestComplete(t *testing.T) {
 		{"%hops env --grep torch --j", -1, []string{"--json"}, 23, 26, true},
 		{"%hops env --grep ü --j", -1, []string{"--json"}, 19, 22, true}, // rune offsets
 		{"%hops version --", -1, []string{"--help"}, 14, 16, true},
+		{"%hops diff --i", -1, []string{"--ignore-execution-counts", "--ignore-outputs"}, 11, 14, true},
 		{"%hops nosuch --", -1, nil, 13, 15, true},
 		// Commands after help.
 		{"%hops help e", -1, []string{"env"}, 11, 12, true},

@@ -23,6 +23,10 @@ type Env struct {
 	Protocol string // the Jupyter protocol version the kernel speaks
 	// Snapshot captures the environment of the engine.
 	Snapshot func(context.Context) (experiments.Environment, error)
+	// API is the project API of the hops lab that started the kernel; nil without one.
+	API *Client
+	// Notebook is the workspace path of the notebook the kernel was started for ("" if none).
+	Notebook string
 }
 
 // FlagKind is the type of a flag's value.
@@ -113,7 +117,7 @@ func NewRegistry(cmds ...*Command) *Registry {
 
 // Standard returns the registry of every command hops ships.
 func Standard() *Registry {
-	return NewRegistry(versionCommand(), envCommand())
+	return NewRegistry(versionCommand(), envCommand(), versionsCommand(), diffCommand())
 }
 
 // Names returns the command names in alphabetical order.

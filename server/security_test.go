@@ -55,6 +55,7 @@ func TestEveryEndpointRefusesRequestsWithoutCredentials(t *testing.T) {
 		{"GET", "/api/kernelspecs"}, {"GET", "/api/kernelspecs/hops"}, {"GET", "/kernelspecs/hops/logo-64x64.png"},
 		{"GET", "/api/config/notebook"}, {"PATCH", "/api/config/notebook"}, {"GET", "/api/events/subscribe"},
 		{"POST", "/api/shutdown"}, {"GET", "/api/hops/version"}, {"GET", "/api/hops/gpus"},
+		{"GET", "/api/hops/versions/nb.ipynb"}, {"GET", "/api/hops/versions/nb.ipynb/abcdef1"}, {"GET", "/api/hops/diff/nb.ipynb?from=abcdef1"},
 		{"GET", "/lab"}, {"GET", "/lab/tree/a.ipynb"}, {"GET", "/doc"}, {"GET", "/lab/api/settings"},
 		{"PUT", "/lab/api/settings/@jupyterlab/notebook-extension:tracker"}, {"GET", "/lab/api/workspaces"},
 		{"PUT", "/lab/api/workspaces/default"}, {"GET", "/lab/api/translations"}, {"GET", "/api/nbconvert"},

@@ -200,6 +200,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/hops/gpus", s.handleGPUs)
 	mux.HandleFunc("GET /api/hops/openapi.yaml", s.handleOpenAPI)
 	mux.HandleFunc("GET /api/hops/versions/{path...}", s.handleVersions)
+	mux.HandleFunc("GET /api/hops/diff/{path...}", s.handleDiff)
 }
 
 // refuseUncleanPaths answers a path with "." or ".." segments or an empty segment with 400. Go's mux

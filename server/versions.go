@@ -3,16 +3,19 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"path"
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/hopsml/hops/server/contents"
 	"github.com/hopsml/hops/server/httpjson"
 	"github.com/hopsml/hops/versioning"
+	"github.com/hopsml/hops/versioning/nbdiff"
 )
 
 // history wires the workspace's git history into hops lab: contents hooks commit every save,
@@ -32,6 +35,8 @@ func newHistory(root string, s *Server) *history {
 	h.repo, h.err = versioning.Open(root, versioning.Options{Log: s.log})
 	if h.err != nil {
 		s.log.Error("notebook history is off: the workspace could not be opened as a git repository", "err", h.err)
+	} else {
+		h.repo.SetCellCounter(countCells)
 	}
 	return h
 }
@@ -224,4 +229,127 @@ func isCommitish(s string) bool {
 		}
 	}
 	return true
+}
+
+// countCells is the Versions panel's "+a −r ~c cells" of a notebook version against the one
+// before it (none before: every cell is added).
+func countCells(old, new []byte) (*versioning.CellStats, error) {
+	if old == nil {
+		old = []byte(`{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}`)
+	}
+	d, err := nbdiff.Diff(old, new, nbdiff.Options{})
+	if err != nil {
+		return nil, err
+	}
+	return &versioning.CellStats{Added: d.Summary.Added, Removed: d.Summary.Removed, Changed: d.Summary.Modified}, nil
+}
+
+// diffSide is one end of a diff: a version, or the file on disk ("current").
+type diffSide struct {
+	Commit  string    `json:"commit"` // "current" for the file on disk
+	Short   string    `json:"short"`
+	Time    time.Time `json:"time"`
+	Message string    `json:"message"`
+}
+
+// handleDiff serves GET /api/hops/diff/{path...}?from=&to=: the notebook-aware diff of two
+// versions of a notebook (to defaults to "current", the file on disk), as JSON or, with
+// format=html, as an HTML fragment (%hops diff).
+func (s *Server) handleDiff(w http.ResponseWriter, r *http.Request) {
+	h := s.history
+	if h.repo == nil {
+		httpjson.WriteError(w, httpjson.Errorf(http.StatusServiceUnavailable, "history is off: %v", h.err))
+		return
+	}
+	p, q := r.PathValue("path"), r.URL.Query()
+	if !strings.HasSuffix(p, ".ipynb") {
+		httpjson.WriteError(w, httpjson.Errorf(http.StatusBadRequest,
+			"%s is not a notebook: this diff compares notebooks cell by cell (git diff compares other files)", p))
+		return
+	}
+	from, to := q.Get("from"), q.Get("to")
+	if from == "" {
+		httpjson.WriteError(w, httpjson.Errorf(http.StatusBadRequest, "which versions? give from=COMMIT and optionally to=COMMIT (default: current)"))
+		return
+	}
+	if to == "" {
+		to = "current"
+	}
+	format := q.Get("format")
+	if format != "" && format != "json" && format != "html" {
+		httpjson.WriteError(w, httpjson.Errorf(http.StatusBadRequest, "format=%q: json (default) or html", format))
+		return
+	}
+	var opts nbdiff.Options
+	var err error
+	for name, dst := range map[string]*bool{"ignore_execution_counts": &opts.IgnoreExecutionCounts, "ignore_outputs": &opts.IgnoreOutputs} {
+		if v := q.Get(name); v != "" {
+			if *dst, err = strconv.ParseBool(v); err != nil {
+				httpjson.WriteError(w, httpjson.Errorf(http.StatusBadRequest, "%s=%q: true or false", name, v))
+				return
+			}
+		}
+	}
+	oldSide, oldData, err := s.diffSide(p, from)
+	if err != nil {
+		httpjson.WriteError(w, versionError(err))
+		return
+	}
+	newSide, newData, err := s.diffSide(p, to)
+	if err != nil {
+		httpjson.WriteError(w, versionError(err))
+		return
+	}
+	d, err := nbdiff.Diff(oldData, newData, opts)
+	if errors.Is(err, nbdiff.ErrNotNotebook) {
+		httpjson.WriteError(w, httpjson.Errorf(http.StatusUnprocessableEntity, "%s: %v", p, err))
+		return
+	}
+	if err != nil {
+		httpjson.WriteError(w, err)
+		return
+	}
+	if format == "html" {
+		sm := d.Summary
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Header().Set("X-Hops-Diff-Summary", fmt.Sprintf("%d added, %d removed, %d modified, %d moved, %d unchanged cells",
+			sm.Added, sm.Removed, sm.Modified, sm.Moved, sm.Unchanged))
+		title := fmt.Sprintf("%s: %s → %s", p, oldSide.Short, newSide.Short)
+		if err := nbdiff.WriteHTML(w, d, title); err != nil {
+			s.log.Warn("writing a diff", "err", err)
+		}
+		return
+	}
+	httpjson.Write(w, http.StatusOK, struct {
+		Path string   `json:"path"`
+		From diffSide `json:"from"`
+		To   diffSide `json:"to"`
+		*nbdiff.NotebookDiff
+	}{p, oldSide, newSide, d})
+}
+
+// diffSide reads the notebook p at commit, or on disk for "current". A version from before a
+// rename is read under the name it had then.
+func (s *Server) diffSide(p, commit string) (diffSide, []byte, error) {
+	repo := s.history.repo
+	if commit == "current" {
+		data, err := repo.ReadFile(p)
+		return diffSide{Commit: "current", Short: "current", Message: "the file as it is now"}, data, err
+	}
+	v, err := repo.Describe(commit)
+	if err != nil {
+		return diffSide{}, nil, err
+	}
+	side := diffSide{Commit: v.Commit, Short: v.Short, Time: v.Time, Message: v.Message}
+	data, err := repo.Show(p, v.Commit)
+	if errors.Is(err, versioning.ErrNotFound) {
+		vs, _, lerr := repo.Log(p, 0, "")
+		for _, old := range vs {
+			if lerr == nil && old.Commit == v.Commit && old.Path != p {
+				data, err = repo.Show(old.Path, v.Commit)
+				break
+			}
+		}
+	}
+	return side, data, err
 }

@@ -265,3 +265,94 @@ func TestAKilledServerKeepsEveryAcknowledgedSave(t *testing.T) {
 	}
 	t.Logf("%d acknowledged saves of %d notebooks, all in history", total, len(acked))
 }
+
+func TestDiffComparesVersionsCellByCell(t *testing.T) {
+	ts := startServer(t)
+	ts.saveNotebook(t, "nb.ipynb", "1")
+	ts.saveNotebook(t, "nb.ipynb", "2")
+	var page versionsPage
+	ts.call(t, "GET", "/api/hops/versions/nb.ipynb", nil, &page)
+	first, last := page.Versions[1], page.Versions[0]
+	if c := first.Cells; c == nil || c.Added != 1 || c.Removed != 0 || c.Changed != 0 {
+		t.Errorf("cells of the first version: %+v", c)
+	}
+	if c := last.Cells; c == nil || c.Added != 0 || c.Changed != 1 {
+		t.Errorf("cells of the second version: %+v", c)
+	}
+
+	var d struct {
+		Path     string
+		From, To struct{ Commit, Short string }
+		Summary  struct{ Added, Removed, Modified, Unchanged int }
+		Cells    []struct {
+			Status string
+			Source struct {
+				Lines []struct{ Op, Text string }
+			}
+		}
+	}
+	if code := ts.call(t, "GET", "/api/hops/diff/nb.ipynb?from="+first.Short+"&to="+last.Commit, nil, &d); code != http.StatusOK {
+		t.Fatalf("diff: %d", code)
+	}
+	if d.From.Commit != first.Commit || d.To.Short != last.Short || d.Summary.Modified != 1 || len(d.Cells) != 1 || d.Cells[0].Status != "modified" {
+		t.Fatalf("diff: %+v", d)
+	}
+	if ops := d.Cells[0].Source.Lines; len(ops) != 2 || ops[0].Op != "delete" || ops[0].Text != "print(1)" || ops[1].Op != "insert" {
+		t.Fatalf("source lines: %+v", ops)
+	}
+	// "current" is the file on disk, the default for to.
+	ts.call(t, "GET", "/api/hops/diff/nb.ipynb?from="+last.Short, nil, &d)
+	if d.To.Commit != "current" || d.Summary.Unchanged != 1 || d.Summary.Modified != 0 {
+		t.Fatalf("diff against the saved file: %+v", d)
+	}
+	// %hops diff asks for HTML.
+	req, _ := http.NewRequest("GET", ts.url+"api/hops/diff/nb.ipynb?format=html&from="+first.Short, nil)
+	req.Header.Set("Authorization", "token "+ts.token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") ||
+		resp.Header.Get("X-Hops-Diff-Summary") != "0 added, 0 removed, 1 modified, 0 moved, 0 unchanged cells" || !strings.Contains(string(body), "print(2)") {
+		t.Fatalf("html diff: %d %v\n%s", resp.StatusCode, resp.Header, body)
+	}
+}
+
+func TestDiffRefusesBadInputWithAMessage(t *testing.T) {
+	ts := startServer(t)
+	ts.saveNotebook(t, "nb.ipynb", "1")
+	if code := ts.call(t, "PUT", "/api/contents/notes.txt", map[string]any{"type": "file", "format": "text", "content": "hi"}, nil); code != http.StatusCreated {
+		t.Fatalf("save notes.txt: %d", code)
+	}
+	if code := ts.call(t, "PUT", "/api/contents/broken.ipynb", map[string]any{"type": "file", "format": "text", "content": "{not json"}, nil); code != http.StatusCreated {
+		t.Fatalf("save broken.ipynb: %d", code)
+	}
+	var page versionsPage
+	ts.call(t, "GET", "/api/hops/versions/broken.ipynb", nil, &page)
+	if page.Versions[0].Cells != nil {
+		t.Errorf("a notebook that does not parse has cell counts: %+v", page.Versions[0].Cells)
+	}
+	c := page.Versions[0].Short
+	for _, tc := range []struct {
+		path   string
+		status int
+		says   string
+	}{
+		{"/api/hops/diff/notes.txt?from=" + c, http.StatusBadRequest, "not a notebook"},
+		{"/api/hops/diff/nb.ipynb", http.StatusBadRequest, "from="},
+		{"/api/hops/diff/nb.ipynb?from=deadbeef", http.StatusNotFound, "no commit"},
+		{"/api/hops/diff/nb.ipynb?from=" + c + "&to=nonsense", http.StatusNotFound, "not a commit"},
+		{"/api/hops/diff/nb.ipynb?from=" + c + "&format=pdf", http.StatusBadRequest, "format"},
+		{"/api/hops/diff/nb.ipynb?from=" + c + "&ignore_outputs=maybe", http.StatusBadRequest, "ignore_outputs"},
+		{"/api/hops/diff/broken.ipynb?from=" + c, http.StatusUnprocessableEntity, "not an nbformat 4 notebook"},
+		{"/api/hops/diff/missing.ipynb?from=" + c, http.StatusNotFound, "missing.ipynb"},
+		{"/api/hops/diff/..%2f..%2fetc/x.ipynb?from=" + c, http.StatusBadRequest, ""},
+	} {
+		code, body := ts.raw(t, "GET", tc.path)
+		if code != tc.status || !strings.Contains(body, tc.says) {
+			t.Errorf("GET %s: %d %s, want %d saying %q", tc.path, code, body, tc.status, tc.says)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package versioning
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"sort"
 	"strings"
 	"sync"
@@ -419,4 +420,30 @@ func (r *Repo) Show(p, commit string) ([]byte, error) {
 		return nil, err
 	}
 	return r.blob(e.Hash)
+}
+
+// Describe returns the commit named by a hash or prefix as a version (without path or cell
+// counts).
+func (r *Repo) Describe(commit string) (*Version, error) {
+	c, err := r.resolveCommit(commit)
+	if err != nil {
+		return nil, err
+	}
+	v := &Version{Commit: c.Hash.String(), Short: c.Hash.String()[:7], Time: c.Author.When,
+		Author: c.Author.Name + " <" + c.Author.Email + ">"}
+	v.Message, _, _ = strings.Cut(c.Message, "\n")
+	return v, nil
+}
+
+// ReadFile returns the file at workspace path p as it is on disk now.
+func (r *Repo) ReadFile(p string) ([]byte, error) {
+	p, err := cleanPath(p)
+	if err != nil {
+		return nil, err
+	}
+	data, err := r.root.ReadFile(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%w: %s does not exist in the workspace", ErrNotFound, p)
+	}
+	return data, err
 }

@@ -178,9 +178,13 @@ func runKernel(args []string, stderr io.Writer) error {
 
 	k, err := kernel.New(kernel.Config{
 		Connection: conn, Engine: spec, Magics: magics.Standard(), Log: log,
-		MagicEnv: magics.Env{Snapshot: func(ctx context.Context) (experiments.Environment, error) {
-			return experiments.Snapshot(ctx, spec.Python, func() (gpu.Inventory, error) { return gpu.Discover(gpu.System()) })
-		}},
+		MagicEnv: magics.Env{
+			Snapshot: func(ctx context.Context) (experiments.Environment, error) {
+				return experiments.Snapshot(ctx, spec.Python, func() (gpu.Inventory, error) { return gpu.Discover(gpu.System()) })
+			},
+			API:      magics.ClientFromEnv(),
+			Notebook: os.Getenv("HOPS_NOTEBOOK_PATH"),
+		},
 	})
 	if err != nil {
 		return err

@@ -1,0 +1,81 @@
+package magics
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+)
+
+// Client calls the project API (/api/hops) of the hops lab that started this kernel: magics
+// read and change the server's state only through it.
+type Client struct {
+	BaseURL string // e.g. http://127.0.0.1:8888/
+	Token   string
+	HTTP    *http.Client
+}
+
+// ClientFromEnv is the client for the server named by HOPS_SERVER_URL and HOPS_TOKEN, which hops
+// lab sets for its kernels; nil when the kernel was not started by hops lab.
+func ClientFromEnv() *Client {
+	base := os.Getenv("HOPS_SERVER_URL")
+	if base == "" {
+		return nil
+	}
+	if !strings.HasSuffix(base, "/") {
+		base += "/"
+	}
+	return &Client{BaseURL: base, Token: os.Getenv("HOPS_TOKEN"), HTTP: &http.Client{Timeout: 2 * time.Minute}}
+}
+
+// errNoServer says what to do when a command needs hops lab and the kernel runs without it.
+var errNoServer = errors.New("this kernel was not started by hops lab, so there is no project to ask: open the notebook in `hops lab`")
+
+// Get fetches /api/hops/<p> (p's segments are escaped here) with query q and returns the body
+// and its content type. A 4xx/5xx is an error carrying the server's message.
+func (c *Client) Get(ctx context.Context, p string, q url.Values) ([]byte, http.Header, error) {
+	if c == nil {
+		return nil, nil, errNoServer
+	}
+	u := c.BaseURL + "api/hops/" + escapePath(p)
+	if len(q) > 0 {
+		u += "?" + q.Encode()
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	req.Header.Set("Authorization", "token "+c.Token)
+	resp, err := c.HTTP.Do(req)
+	if err != nil {
+		return nil, nil, fmt.Errorf("cannot reach hops lab at %s: %w", c.BaseURL, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, nil, err
+	}
+	if resp.StatusCode >= 400 {
+		var e struct{ Message string }
+		if json.Unmarshal(body, &e) == nil && e.Message != "" {
+			return nil, nil, errors.New(e.Message)
+		}
+		return nil, nil, fmt.Errorf("hops lab answered %s", resp.Status)
+	}
+	return body, resp.Header, nil
+}
+
+// escapePath escapes each segment of a "/"-separated path.
+func escapePath(p string) string {
+	parts := strings.Split(p, "/")
+	for i, s := range parts {
+		parts[i] = url.PathEscape(s)
+	}
+	return strings.Join(parts, "/")
+}
