@@ -356,3 +356,43 @@ func TestDiffRefusesBadInputWithAMessage(t *testing.T) {
 		}
 	}
 }
+
+func TestHopsVersionsAndDiffMagicsInANotebook(t *testing.T) {
+	ts := startServer(t)
+	if code := ts.call(t, "PUT", "/api/contents/work", map[string]any{"type": "directory"}, nil); code != http.StatusCreated {
+		t.Fatalf("mkdir: %d", code)
+	}
+	ts.saveNotebook(t, "work/nb.ipynb", "1")
+	ts.saveNotebook(t, "work/nb.ipynb", "2")
+	var page versionsPage
+	ts.call(t, "GET", "/api/hops/versions/work/nb.ipynb", nil, &page)
+	var sess struct {
+		Kernel struct{ ID string }
+	}
+	body := map[string]any{"path": "work/nb.ipynb", "type": "notebook", "kernel": map[string]string{"name": "hops"}}
+	if code := ts.call(t, "POST", "/api/sessions", body, &sess); code != http.StatusCreated {
+		t.Fatalf("session: %d", code)
+	}
+	c := ts.connect(t, sess.Kernel.ID, "magics", true)
+	reply, out := c.execute("%hops versions", 60*time.Second)
+	if text := textOf(out); reply["status"] != "ok" || !strings.Contains(text, page.Versions[0].Short) || !strings.Contains(text, page.Versions[1].Short) {
+		t.Fatalf("%%hops versions: %v\n%s", reply, text)
+	}
+	reply, out = c.execute("%hops diff "+page.Versions[1].Short+" "+page.Versions[0].Short, 60*time.Second)
+	if text := textOf(out); reply["status"] != "ok" || !strings.Contains(text, "1 modified") {
+		t.Fatalf("%%hops diff: %v\n%s", reply, text)
+	}
+	var html string
+	for _, o := range out {
+		if d, ok := o.Content["data"].(map[string]any); ok {
+			html, _ = d["text/html"].(string)
+		}
+	}
+	if !strings.Contains(html, "print(2)") {
+		t.Fatalf("%%hops diff shows no HTML diff: %q", html)
+	}
+	reply, out = c.execute("%hops diff cafe1234", 60*time.Second)
+	if reply["status"] != "error" || !strings.Contains(textOf(out)+fmt.Sprint(reply), "no commit") {
+		t.Fatalf("%%hops diff of an unknown commit: %v %s", reply, textOf(out))
+	}
+}
