@@ -8,8 +8,12 @@
 //	    touch it): the first page of 100 and the whole list; the very first listing (which builds
 //	    the history index), the first one of a restarted process (which reads the index file) and
 //	    warm ones; against `git log --format=%H -- nb.ipynb`. Target: <= 50 ms.
+//	(c) the diff of two versions of an image-heavy 20 MB notebook (200 cells, 100 images; 3 cells
+//	    edited, 1 image changed, 1 cell moved): nbdiff.Diff plus its JSON encoding (what
+//	    /api/hops/diff does) against nbdime's `nbdiff` command, and, for information, against
+//	    nbdime's diff_notebooks called inside Python. Target: >= 10x faster than `nbdiff`.
 //
-// Usage: go run ./bench/versioning [-commits 10000] [-repeats 5] [-json bench/results/x.json]
+// Usage: go run ./bench/versioning [-commits 10000] [-repeats 5] [-python .venv/bin/python] [-json FILE]
 package main
 
 import (
@@ -21,20 +25,24 @@ import (
 	"flag"
 	"fmt"
 	"log"
+	mrand "math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/hopsml/hops/versioning"
+	"github.com/hopsml/hops/versioning/nbdiff"
 )
 
 func main() {
 	commits := flag.Int("commits", 10000, "commits in the benchmark repository")
 	repeats := flag.Int("repeats", 5, "saves per notebook size and side")
 	out := flag.String("json", "", "also write the results as JSON to this file")
+	python := flag.String("python", ".venv/bin/python", "the Python with nbdime, for (c)")
 	flag.Parse()
 	log.SetFlags(0)
 
@@ -129,6 +137,7 @@ func main() {
 	if got := run(hopsDir, "git", "fsck", "--no-dangling", "--connectivity-only"); got != "" {
 		fmt.Println("  git fsck:", got)
 	}
+	results["diff"] = benchDiff(tmp, *python, *repeats)
 	if *out != "" {
 		b, _ := json.MarshalIndent(results, "", "  ")
 		check(os.MkdirAll(filepath.Dir(*out), 0o755))
@@ -228,4 +237,96 @@ func check(err error) {
 	if err != nil {
 		log.Fatal(err)
 	}
+}
+
+// benchDiff is part (c).
+func benchDiff(tmp, python string, repeats int) map[string]any {
+	python, err := filepath.Abs(python)
+	check(err)
+	oldNB, newNB := imageNotebookPair()
+	a, b := filepath.Join(tmp, "a.ipynb"), filepath.Join(tmp, "b.ipynb")
+	check(os.WriteFile(a, oldNB, 0o644))
+	check(os.WriteFile(b, newNB, 0o644))
+	fmt.Printf("\n(c) diff of two versions of a %.1f MB notebook with 100 images, median ms\n", float64(len(newNB))/1e6)
+	var summary nbdiff.Summary
+	hops := median(repeats, func() {
+		old, err := os.ReadFile(a)
+		check(err)
+		cur, err := os.ReadFile(b)
+		check(err)
+		d, err := nbdiff.Diff(old, cur, nbdiff.Options{})
+		check(err)
+		_, err = json.Marshal(d)
+		check(err)
+		summary = d.Summary
+	})
+	nbdiffBin := filepath.Join(filepath.Dir(python), "nbdiff")
+	cli := median(max(3, repeats/2), func() {
+		cmd := exec.Command(nbdiffBin, "--no-color", a, b)
+		cmd.Stdout, cmd.Stderr = nil, nil
+		check(cmd.Run())
+	})
+	script := `import sys, time, nbformat
+from nbdime import diff_notebooks
+a, b = nbformat.read(sys.argv[1], 4), nbformat.read(sys.argv[2], 4)
+t = time.perf_counter(); diff_notebooks(a, b); print((time.perf_counter() - t) * 1000)`
+	var diffOnly []float64
+	for range max(3, repeats/2) {
+		ms, err := strconv.ParseFloat(run(tmp, python, "-c", script, a, b), 64)
+		check(err)
+		diffOnly = append(diffOnly, ms)
+	}
+	slices.Sort(diffOnly)
+	inProcess := diffOnly[len(diffOnly)/2]
+	fmt.Printf("  %-46s %10.1f   (%d modified, %d moved, %d unchanged cells)\n", "hops: read both + nbdiff.Diff + JSON", hops, summary.Modified, summary.Moved, summary.Unchanged)
+	fmt.Printf("  %-46s %10.1f   %.1fx slower than hops  %s\n", "nbdime: nbdiff a.ipynb b.ipynb", cli, cli/hops, verdict(cli/hops >= 10))
+	fmt.Printf("  %-46s %10.1f   (information: no start-up, no reading, no output)\n", "nbdime: diff_notebooks alone, in Python", inProcess)
+	fmt.Println("  target: >= 10x faster than nbdiff")
+	return map[string]any{"size_bytes": len(newNB), "hops_ms": hops, "nbdiff_cli_ms": cli, "nbdime_python_ms": inProcess, "ratio": cli / hops}
+}
+
+// imageNotebookPair is an image-heavy notebook of about 20 MB and a later version of it: three
+// cells edited, one image re-rendered, one cell moved.
+func imageNotebookPair() (old, cur []byte) {
+	rng := mrand.New(mrand.NewPCG(1, 2))
+	image := func() string {
+		b := make([]byte, 150<<10)
+		for i := range b {
+			b[i] = byte(rng.Uint32())
+		}
+		return base64.StdEncoding.EncodeToString(b)
+	}
+	type cell map[string]any
+	var cells []cell
+	for i := range 200 {
+		c := cell{"cell_type": "code", "id": fmt.Sprintf("cell-%d", i), "metadata": map[string]any{}, "execution_count": i + 1,
+			"source": fmt.Sprintf("fig = plot(run=%d)\nfig.savefig('run-%d.png')\nprint('done', %d)", i, i, i), "outputs": []any{}}
+		if i%2 == 0 {
+			c["outputs"] = []any{map[string]any{"output_type": "display_data", "metadata": map[string]any{},
+				"data": map[string]any{"image/png": image(), "text/plain": "<Figure size 640x480>"}}}
+		}
+		cells = append(cells, c)
+	}
+	nb := func(cs []cell) []byte {
+		b, err := json.MarshalIndent(map[string]any{"cells": cs, "metadata": map[string]any{}, "nbformat": 4, "nbformat_minor": 5}, "", " ")
+		check(err)
+		return b
+	}
+	old = nb(cells)
+	edited := make([]cell, len(cells))
+	for i, c := range cells {
+		edited[i] = cell{}
+		for k, v := range c {
+			edited[i][k] = v
+		}
+	}
+	for _, i := range []int{3, 77, 151} {
+		edited[i]["source"] = edited[i]["source"].(string) + "\n# tuned"
+	}
+	edited[40]["outputs"] = []any{map[string]any{"output_type": "display_data", "metadata": map[string]any{},
+		"data": map[string]any{"image/png": image(), "text/plain": "<Figure size 640x480>"}}}
+	moved := edited[120]
+	edited = append(edited[:120], edited[121:]...)
+	edited = append(edited[:10], append([]cell{moved}, edited[10:]...)...)
+	return old, nb(edited)
 }
