@@ -108,6 +108,9 @@ func TestEverySaveIsAVersionAndCheckpointsAreGitVersions(t *testing.T) {
 	if len(page.Versions) != 5 || page.Versions[0].Message != "Rename nb.ipynb → renamed.ipynb" || page.Versions[4].Path != "nb.ipynb" {
 		t.Fatalf("versions after rename: %+v", page.Versions)
 	}
+	if c := page.Versions[0].Cells; c == nil || *c != (versioning.CellStats{}) {
+		t.Fatalf("a rename changes no cells, yet: %+v", c)
+	}
 	if got := gitLog(t, ts.cfg.Root, "--follow", "--", "renamed.ipynb"); len(got) != 5 {
 		t.Fatalf("git log --follow: %v", got)
 	}

@@ -326,7 +326,11 @@ func (r *Repo) Log(p string, limit int, before string) (versions []Version, more
 		v := Version{Commit: c.hash.String(), Short: c.hash.String()[:7], Time: c.when, Author: c.author,
 			Message: c.message, Path: r.workspacePath(x.path), Deleted: ch.to.IsZero()}
 		if strings.HasSuffix(x.path, ".ipynb") && !v.Deleted {
-			v.Cells = h.cellStats(ch.from, ch.to)
+			from := ch.from
+			if ch.renamedFrom != "" {
+				from = ch.to // moved unchanged: nothing added
+			}
+			v.Cells = h.cellStats(from, ch.to)
 		}
 		versions = append(versions, v)
 	}
