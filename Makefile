@@ -8,11 +8,15 @@ TOOLS        := $(CURDIR)/.tools/bin
 STATICCHECK  := $(TOOLS)/staticcheck
 VERSION      := 0.1.0+$(shell git rev-parse --short HEAD 2>/dev/null || echo dev)
 LDFLAGS      := -X github.com/hopsml/hops/internal/buildinfo.Version=$(VERSION)
-GO_SOURCES   := $(shell find . -name '*.go' -not -path './.venv/*' -not -path './.tools/*') go.mod go.sum
+GO_SOURCES   := $(shell find . -name '*.go' -not -path './.venv/*' -not -path './.tools/*' -not -path '*/node_modules/*') go.mod go.sum
 FUZZTIME     ?= 20s
 DEMO         := demo
+FE           := frontend
+FE_MODULES   := $(FE)/node_modules/.package-lock.json
+FE_SOURCES   := $(wildcard $(FE)/src/*.ts $(FE)/style/*.css) $(FE)/package.json $(FE)/tsconfig.json
+FE_BUILT     := $(FE)/labextension/@hopsml/hops/package.json
 
-.PHONY: run test lint gotest fuzz pytest bench venv build kernelspec clean chromium webtest
+.PHONY: run test lint gotest fuzz pytest bench venv build kernelspec clean chromium webtest frontend fetest
 
 ## run: set up everything, then serve JupyterLab with hops lab on the demo workspace (Ctrl-C stops it).
 ## The example notebooks are copied in once; edits to them are kept on later runs.
@@ -22,11 +26,29 @@ run: build venv
 	bin/hops lab --dir $(DEMO) --python $(CURDIR)/$(PY) $(LAB_FLAGS)
 
 ## test: set up everything the tests need and run every test (lint, Go tests, fuzzing, real Jupyter clients).
-test: build venv lint gotest fuzz pytest webtest
+test: build venv lint gotest fetest fuzz pytest webtest
 
 build: bin/hops
-bin/hops: $(GO_SOURCES) experiments/probe.py
+bin/hops: $(GO_SOURCES) experiments/probe.py $(FE_BUILT)
 	CGO_ENABLED=1 go build -ldflags '$(LDFLAGS)' -o $@ ./cmd/hops
+
+## frontend: the JupyterLab extension (frontend/: TypeScript), built into the prebuilt labextension that
+## bin/hops embeds (frontend/labextension/). npm ci runs when package-lock.json changes, the build when a
+## source does. The builder shares JupyterLab's packages as listed in the core package.json of the
+## JupyterLab that hops serves (jupyterlab-js in the venv), so the extension loads in exactly that one.
+frontend: $(FE_BUILT)
+
+# npm packages may ship Go files (flatted does): a go.mod makes node_modules a module of its own, which
+# ./... (go vet, go test, staticcheck) then leaves out.
+$(FE_MODULES): $(FE)/package-lock.json
+	cd $(FE) && npm ci --no-audit --no-fund --ignore-scripts
+	echo 'module hops.invalid/node_modules // npm packages, not part of hops' > $(FE)/node_modules/go.mod
+	touch $@
+
+# A failed build leaves no output behind, so that the next make builds again.
+$(FE_BUILT): $(FE_SOURCES) $(FE_MODULES) $(VENV)/.installed
+	cd $(FE) && { npm run --silent build || { rm -rf labextension/@hopsml; exit 1; }; }
+	touch $@
 
 venv: $(VENV)/.installed
 $(VENV)/.installed: python/requirements.lock
@@ -46,14 +68,19 @@ kernelspec: build venv
 $(STATICCHECK):
 	GOBIN=$(TOOLS) go install honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-lint: $(STATICCHECK)
+lint: $(STATICCHECK) $(FE_MODULES)
 	@out=$$(gofmt -l $$(git ls-files '*.go') $$(git ls-files --others --exclude-standard '*.go')); \
 	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	go vet ./...
 	$(STATICCHECK) ./...
+	cd $(FE) && npm run --silent lint
 
 gotest:
 	go test -race -count=1 ./...
+
+## fetest: unit tests of the frontend's pure modules (diff layout, folding, word highlights, times).
+fetest: $(FE_MODULES)
+	cd $(FE) && npm test --silent
 
 fuzz:
 	go test -run='^$$' -fuzz=FuzzDecode -fuzztime=$(FUZZTIME) ./kernel
@@ -75,10 +102,12 @@ $(WEB)/node_modules/.package-lock.json: $(WEB)/package-lock.json
 webtest: build venv chromium $(WEB)/node_modules/.package-lock.json
 	node --test --test-concurrency=1 --test-force-exit --test-reporter=spec $(WEB)/*.test.mjs
 
-## bench: hops kernel vs ipykernel launched directly, then hops lab vs jupyter_server (numbers go in the issue notes).
+## bench: hops kernel vs ipykernel launched directly, hops lab vs jupyter_server, notebook history vs the git
+## CLI and nbdime (numbers go in the issue notes).
 bench: build venv
 	$(PY) bench/kernel_bench.py
 	$(PY) bench/server_bench.py
+	go run ./bench/versioning -python $(PY) -json bench/results/versioning-$$(date +%Y%m%d-%H%M%S).json
 
 clean:
-	rm -rf bin $(VENV) .tools $(DEMO)
+	rm -rf bin $(VENV) .tools $(DEMO) $(FE)/node_modules $(FE)/lib $(FE)/labextension/@hopsml

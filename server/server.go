@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -19,6 +20,7 @@ import (
 	"time"
 
 	"github.com/hopsml/hops/executors/gpu"
+	"github.com/hopsml/hops/frontend"
 	"github.com/hopsml/hops/internal/buildinfo"
 	"github.com/hopsml/hops/kernel"
 	"github.com/hopsml/hops/server/contents"
@@ -149,6 +151,7 @@ func (s *Server) setup() error {
 	l, err := lab.New(lab.Config{
 		AppDir:           labDir,
 		LabextensionDirs: labextensionDirs(s.cfg.Python),
+		LabextensionFS:   []fs.FS{frontend.Labextensions()}, // the hops extension, built into the binary
 		StateDir:         s.stateDir,
 		Token:            s.cfg.Token,
 		ServerRoot:       s.cfg.Root,

@@ -246,10 +246,10 @@ func countCells(old, new []byte) (*versioning.CellStats, error) {
 
 // diffSide is one end of a diff: a version, or the file on disk ("current").
 type diffSide struct {
-	Commit  string    `json:"commit"` // "current" for the file on disk
-	Short   string    `json:"short"`
-	Time    time.Time `json:"time"`
-	Message string    `json:"message"`
+	Commit  string     `json:"commit"` // "current" for the file on disk
+	Short   string     `json:"short"`
+	Time    *time.Time `json:"time,omitempty"` // none for the file on disk
+	Message string     `json:"message"`
 }
 
 // handleDiff serves GET /api/hops/diff/{path...}?from=&to=: the notebook-aware diff of two
@@ -328,8 +328,7 @@ func (s *Server) handleDiff(w http.ResponseWriter, r *http.Request) {
 	}{p, oldSide, newSide, d})
 }
 
-// diffSide reads the notebook p at commit, or on disk for "current". A version from before a
-// rename is read under the name it had then.
+// diffSide reads the notebook p at commit (under the name it had then), or on disk for "current".
 func (s *Server) diffSide(p, commit string) (diffSide, []byte, error) {
 	repo := s.history.repo
 	if commit == "current" {
@@ -340,16 +339,6 @@ func (s *Server) diffSide(p, commit string) (diffSide, []byte, error) {
 	if err != nil {
 		return diffSide{}, nil, err
 	}
-	side := diffSide{Commit: v.Commit, Short: v.Short, Time: v.Time, Message: v.Message}
 	data, err := repo.Show(p, v.Commit)
-	if errors.Is(err, versioning.ErrNotFound) {
-		vs, _, lerr := repo.Log(p, 0, "")
-		for _, old := range vs {
-			if lerr == nil && old.Commit == v.Commit && old.Path != p {
-				data, err = repo.Show(old.Path, v.Commit)
-				break
-			}
-		}
-	}
-	return side, data, err
+	return diffSide{Commit: v.Commit, Short: v.Short, Time: &v.Time, Message: v.Message}, data, err
 }

@@ -402,7 +402,8 @@ func (r *Repo) resolveCommit(name string) (*object.Commit, error) {
 	}
 }
 
-// Show returns the file at workspace path p as it was at commit (a hash or prefix).
+// Show returns the file at workspace path p as it was at commit (a hash or prefix); for a commit
+// from before the file was renamed, under the name it had then.
 func (r *Repo) Show(p, commit string) ([]byte, error) {
 	p, err := cleanPath(p)
 	if err != nil {
@@ -412,6 +413,20 @@ func (r *Repo) Show(p, commit string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	data, err := r.showAt(p, c)
+	if errors.Is(err, ErrNotFound) {
+		if vs, _, lerr := r.Log(p, 0, ""); lerr == nil {
+			for _, v := range vs {
+				if v.Commit == c.Hash.String() && v.Path != p {
+					return r.showAt(v.Path, c)
+				}
+			}
+		}
+	}
+	return data, err
+}
+
+func (r *Repo) showAt(p string, c *object.Commit) ([]byte, error) {
 	t, err := r.tree(c.TreeHash)
 	if err != nil {
 		return nil, err

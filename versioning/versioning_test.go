@@ -455,3 +455,30 @@ func TestTheHistoryIndexSurvivesRestartsCrashesAndRewrites(t *testing.T) {
 		t.Fatalf("after git reset: %v, want %v", got, want[2:])
 	}
 }
+
+func TestAVersionFromBeforeARenameIsShownAndRestoredUnderTheNewName(t *testing.T) {
+	dir := t.TempDir()
+	r := openRepo(t, dir)
+	write(t, dir, "Untitled.ipynb", "first")
+	first := save(t, r, "Untitled.ipynb")
+	if err := os.Rename(filepath.Join(dir, "Untitled.ipynb"), filepath.Join(dir, "analysis.ipynb")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Rename(context.Background(), "Untitled.ipynb", "analysis.ipynb"); err != nil {
+		t.Fatal(err)
+	}
+	write(t, dir, "analysis.ipynb", "second")
+	save(t, r, "analysis.ipynb")
+	if got, err := r.Show("analysis.ipynb", first.Short); err != nil || string(got) != "first" {
+		t.Fatalf("show of the version before the rename: %q, %v", got, err)
+	}
+	v, err := r.Restore(context.Background(), "analysis.ipynb", first.Commit, func(data []byte) error {
+		return os.WriteFile(filepath.Join(dir, "analysis.ipynb"), data, 0o644)
+	})
+	if err != nil || v == nil {
+		t.Fatalf("restore of the version before the rename: %+v, %v", v, err)
+	}
+	if data, _ := os.ReadFile(filepath.Join(dir, "analysis.ipynb")); string(data) != "first" {
+		t.Fatalf("after restore: %q", data)
+	}
+}

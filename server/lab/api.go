@@ -9,7 +9,7 @@ import (
 	"io/fs"
 	"maps"
 	"net/http"
-	"path/filepath"
+	"os"
 	"regexp"
 	"slices"
 	"strconv"
@@ -114,18 +114,22 @@ func (l *Lab) serveLicenses(w http.ResponseWriter, r *http.Request) {
 	fullText := q.Get("full_text") != "false" && q.Get("full_text") != "0"
 
 	bundles := map[string]licenseBundle{}
-	sources := map[string][]string{l.appName: {l.staticDir}}
-	for _, ext := range l.extensions {
-		sources[ext.name] = []string{ext.dir, filepath.Join(ext.dir, "static")}
+	type licenseFile struct {
+		fsys fs.FS
+		name string
 	}
-	for name, dirs := range sources {
+	sources := map[string][]licenseFile{l.appName: {{os.DirFS(l.staticDir), "third-party-licenses.json"}}}
+	for _, ext := range l.extensions {
+		sources[ext.name] = []licenseFile{{ext.fsys, "third-party-licenses.json"}, {ext.fsys, "static/third-party-licenses.json"}}
+	}
+	for name, files := range sources {
 		if !bundlesRe.MatchString(name) {
 			continue
 		}
 		b := licenseBundle{Packages: []licensePackage{}}
-		for _, dir := range dirs {
+		for _, lf := range files {
 			var file licenseBundle
-			err := readJSON(filepath.Join(dir, "third-party-licenses.json"), &file)
+			err := readJSONFS(lf.fsys, lf.name, &file)
 			if err != nil && !errors.Is(err, fs.ErrNotExist) {
 				l.log.Warn("unreadable third-party licenses", "bundle", name, "err", err)
 			}

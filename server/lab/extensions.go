@@ -2,6 +2,7 @@ package lab
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"log/slog"
 	"maps"
@@ -13,11 +14,13 @@ import (
 )
 
 // extension is a federated (prebuilt) lab extension: a directory <labextensions>/<name> with a
-// package.json whose jupyterlab._build says which remote entry the frontend loads.
+// package.json whose jupyterlab._build says which remote entry the frontend loads. The directory is
+// on disk or in a file system given to New (the extension embedded in the hops binary).
 type extension struct {
 	name    string
 	version string
-	dir     string
+	source  string         // where it was found, for messages: a directory, or "<fs>/<name>"
+	fsys    fs.FS          // the extension's directory
 	build   map[string]any // jupyterlab._build: load, extension, mimeExtension, style, ...
 }
 
@@ -29,22 +32,35 @@ func (e *extension) pageConfigEntry() map[string]any {
 	return entry
 }
 
-// scanExtensions finds the federated extensions in dirs (plain names and @scope/name), keeping for
-// each name the one in the earliest directory. Directories that do not exist are skipped; broken
-// extensions are logged and skipped so that one bad install does not take the lab down.
-func scanExtensions(dirs []string, log *slog.Logger) []*extension {
+// scanExtensions finds the federated extensions in dirs, then in fsyss (each laid out like a
+// labextensions directory: plain names and @scope/name), keeping for each name the one found first.
+// Directories that do not exist are skipped; broken extensions are logged and skipped so that one
+// bad install does not take the lab down.
+func scanExtensions(dirs []string, fsyss []fs.FS, log *slog.Logger) []*extension {
 	byName := map[string]*extension{}
+	add := func(source string, fsys fs.FS) {
+		ext, err := readExtension(source, fsys)
+		if err != nil {
+			log.Warn("skipping lab extension", "dir", source, "err", err)
+			return
+		}
+		if ext == nil || byName[ext.name] != nil {
+			return
+		}
+		byName[ext.name] = ext
+	}
 	for _, dir := range dirs {
 		for _, extDir := range packageDirs(dir) {
-			ext, err := readExtension(extDir)
+			add(extDir, rootDir(extDir))
+		}
+	}
+	for i, fsys := range fsyss {
+		for _, name := range packageNames(fsys) {
+			sub, err := fs.Sub(fsys, name)
 			if err != nil {
-				log.Warn("skipping lab extension", "dir", extDir, "err", err)
 				continue
 			}
-			if ext == nil || byName[ext.name] != nil {
-				continue
-			}
-			byName[ext.name] = ext
+			add(fmt.Sprintf("<labextension fs %d>/%s", i, name), sub)
 		}
 	}
 	exts := slices.Collect(maps.Values(byName))
@@ -88,9 +104,60 @@ func isDir(path string) bool {
 	return err == nil && info.IsDir()
 }
 
-// readExtension reads dir/package.json. A directory without one, or whose package is not a
-// prebuilt extension, is no extension (nil, nil).
-func readExtension(dir string) (*extension, error) {
+// packageNames lists the package directories of fsys, named like npm packages: "name" or
+// "@scope/name" (slash-separated, as fs.FS names are). Directories are followed through symbolic
+// links where fsys does.
+func packageNames(fsys fs.FS) []string {
+	entries, err := fs.ReadDir(fsys, ".")
+	if err != nil {
+		return nil
+	}
+	isDirFS := func(name string) bool {
+		info, err := fs.Stat(fsys, name)
+		return err == nil && info.IsDir()
+	}
+	var names []string
+	for _, e := range entries {
+		name := e.Name()
+		if !isDirFS(name) {
+			continue
+		}
+		if !strings.HasPrefix(name, "@") {
+			names = append(names, name)
+			continue
+		}
+		scoped, err := fs.ReadDir(fsys, name)
+		if err != nil {
+			continue
+		}
+		for _, sc := range scoped {
+			if p := name + "/" + sc.Name(); isDirFS(p) {
+				names = append(names, p)
+			}
+		}
+	}
+	return names
+}
+
+// rootDir is a directory as an fs.FS that never leaves it: names with "..", and symbolic links
+// that point outside, are refused (os.OpenInRoot). Each Open resolves the directory anew, so an
+// extension reinstalled while hops runs is served from its new files.
+type rootDir string
+
+func (d rootDir) Open(name string) (fs.File, error) {
+	if !fs.ValidPath(name) {
+		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrInvalid}
+	}
+	f, err := os.OpenInRoot(string(d), name)
+	if err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// readExtension reads package.json of the extension directory fsys (found at source). A directory
+// without one, or whose package is not a prebuilt extension, is no extension (nil, nil).
+func readExtension(source string, fsys fs.FS) (*extension, error) {
 	var pkg struct {
 		Name       string `json:"name"`
 		Version    string `json:"version"`
@@ -98,7 +165,7 @@ func readExtension(dir string) (*extension, error) {
 			Build map[string]any `json:"_build"`
 		} `json:"jupyterlab"`
 	}
-	err := readJSON(filepath.Join(dir, "package.json"), &pkg)
+	err := readJSONFS(fsys, "package.json", &pkg)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
@@ -114,7 +181,7 @@ func readExtension(dir string) (*extension, error) {
 	if load, _ := pkg.Jupyterlab.Build["load"].(string); load == "" {
 		return nil, errors.New(`package.json has no jupyterlab._build.load (the extension's remote entry)`)
 	}
-	return &extension{name: pkg.Name, version: pkg.Version, dir: dir, build: pkg.Jupyterlab.Build}, nil
+	return &extension{name: pkg.Name, version: pkg.Version, source: source, fsys: fsys, build: pkg.Jupyterlab.Build}, nil
 }
 
 // extensionNamed returns the extension called name, or nil.
@@ -150,7 +217,7 @@ func (l *Lab) serveExtensionFile(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "no lab extension named "+name, http.StatusNotFound)
 		return
 	}
-	l.assets.serve(w, r, ext.dir, file)
+	l.assets.serveFS(w, r, ext.fsys, file, ext.source)
 }
 
 // serveTheme serves /lab/api/themes/{path...}: a theme of a federated extension lives in
@@ -159,11 +226,12 @@ func (l *Lab) serveTheme(w http.ResponseWriter, r *http.Request) {
 	p := r.PathValue("path")
 	name, _ := splitPackagePath(p)
 	if ext := l.extensionNamed(name); ext != nil {
-		dir := filepath.Join(ext.dir, "themes")
-		if f, info, err := openAsset(dir, p); err == nil {
-			defer f.Close()
-			l.assets.serveFile(w, r, f, info)
-			return
+		if themes, err := fs.Sub(ext.fsys, "themes"); err == nil {
+			if f, info, err := openAssetFS(themes, p); err == nil {
+				defer f.Close()
+				l.assets.serveFile(w, r, f, info, ext.source+"/themes/"+p)
+				return
+			}
 		}
 	}
 	l.assets.serve(w, r, filepath.Join(l.cfg.AppDir, "themes"), p)

@@ -27,6 +27,10 @@ type Config struct {
 	// LabextensionDirs are share/jupyter/labextensions directories in precedence order: an extension
 	// found in an earlier directory hides one of the same name in a later one.
 	LabextensionDirs []string
+	// LabextensionFS are more labextensions directories as file systems (extensions embedded in the
+	// binary: <name>/package.json or @scope/<name>/package.json), after LabextensionDirs in precedence,
+	// so that an extension installed on disk under the same name overrides the embedded one.
+	LabextensionFS []fs.FS
 	// StateDir holds user settings (StateDir/settings) and workspaces (StateDir/workspaces).
 	StateDir string
 	// Token is put in the page config so the frontend authenticates its API requests.
@@ -78,7 +82,7 @@ func New(cfg Config) (*Lab, error) {
 		return nil, fmt.Errorf("parse %s: %w", filepath.Join(staticDir, "index.html"), err)
 	}
 	log := cmp.Or(cfg.Log, slog.Default())
-	exts := scanExtensions(cfg.LabextensionDirs, log)
+	exts := scanExtensions(cfg.LabextensionDirs, cfg.LabextensionFS, log)
 	l := &Lab{
 		cfg:        cfg,
 		log:        log,
@@ -152,6 +156,18 @@ func readJSON(path string, v any) error {
 	}
 	if err := json.Unmarshal(b, v); err != nil {
 		return fmt.Errorf("%s: %w", path, err)
+	}
+	return nil
+}
+
+// readJSONFS is readJSON for a file of fsys.
+func readJSONFS(fsys fs.FS, name string, v any) error {
+	b, err := fs.ReadFile(fsys, name)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return fmt.Errorf("%s: %w", name, err)
 	}
 	return nil
 }

@@ -27,10 +27,13 @@ const (
 )
 
 // disabledPlugins are frontend plugins that would call endpoints hops does not serve: the extension
-// manager (PyPI search, install), and the announcements plugin (news feed, update check).
+// manager (PyPI search, install), the announcements plugin (news feed, update check), and nbdime's
+// extension (installed in the venv as the notebook diff's benchmark peer; it needs nbdime's Python
+// server extension, and hops has its own notebook diff).
 var disabledPlugins = []string{
 	"@jupyterlab/extensionmanager-extension",
 	"@jupyterlab/apputils-extension:announcements",
+	"nbdime-jupyterlab",
 }
 
 // pageHead is the markup of the page up to its page config JSON.

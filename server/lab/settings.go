@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -78,21 +79,20 @@ func loadSchemas(appDir string, exts []*extension, log *slog.Logger) (*schemaSet
 	}
 	overrides := readOverrides(filepath.Join(appDir, "settings"), log)
 	set := &schemaSet{byID: map[string]*pluginSchema{}}
-	add := func(schemasDir, fallbackVersion string) {
-		for _, pkgDir := range packageDirs(schemasDir) {
-			pkg := filepath.ToSlash(strings.TrimPrefix(pkgDir, schemasDir+string(filepath.Separator)))
+	add := func(schemas fs.FS, fallbackVersion string) {
+		for _, pkg := range packageNames(schemas) {
 			version := fallbackVersion
 			var orig struct {
 				Version string `json:"version"`
 			}
-			if readJSON(filepath.Join(pkgDir, "package.json.orig"), &orig) == nil && orig.Version != "" {
+			if readJSONFS(schemas, pkg+"/package.json.orig", &orig) == nil && orig.Version != "" {
 				version = orig.Version
 			}
-			files, _ := filepath.Glob(filepath.Join(pkgDir, "*.json"))
+			files, _ := fs.Glob(schemas, pkg+"/*.json")
 			for _, file := range files {
-				plugin := strings.TrimSuffix(filepath.Base(file), ".json")
+				plugin := strings.TrimSuffix(path.Base(file), ".json")
 				p := &pluginSchema{id: pkg + ":" + plugin, pkg: pkg, plugin: plugin, version: version}
-				schema, err := readSchema(file, overrides[p.id])
+				schema, err := readSchema(schemas, file, overrides[p.id])
 				if err != nil {
 					log.Warn("skipping settings schema", "id", p.id, "err", err)
 					continue
@@ -102,9 +102,11 @@ func loadSchemas(appDir string, exts []*extension, log *slog.Logger) (*schemaSet
 			}
 		}
 	}
-	add(appSchemas, "N/A")
+	add(os.DirFS(appSchemas), "N/A")
 	for _, ext := range exts {
-		add(filepath.Join(ext.dir, "schemas"), ext.version)
+		if schemas, err := fs.Sub(ext.fsys, "schemas"); err == nil {
+			add(schemas, ext.version)
+		}
 	}
 	for id := range set.byID {
 		set.ids = append(set.ids, id)
@@ -114,8 +116,8 @@ func loadSchemas(appDir string, exts []*extension, log *slog.Logger) (*schemaSet
 }
 
 // readSchema reads a schema file and applies the defaults overrides of its plugin.
-func readSchema(file string, overrides map[string]any) (json.RawMessage, error) {
-	data, err := os.ReadFile(file)
+func readSchema(fsys fs.FS, file string, overrides map[string]any) (json.RawMessage, error) {
+	data, err := fs.ReadFile(fsys, file)
 	if err != nil {
 		return nil, err
 	}

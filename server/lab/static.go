@@ -3,6 +3,7 @@ package lab
 import (
 	"bytes"
 	"compress/gzip"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -38,11 +39,12 @@ var errInvalidPath = errors.New("invalid path")
 // browsers no longer pay (4 ms).
 type assetServer struct {
 	gzipped sync.Map // gzipKey -> *gzipEntry
+	hashes  sync.Map // gzipKey -> entity tag of a file without a modification time
 }
 
 // gzipKey names one version of a file: a reinstalled asset gets a new entry.
 type gzipKey struct {
-	path    string
+	path    string // the file's path, or a name of the file system it is in and its name there
 	modTime int64
 	size    int64
 }
@@ -62,16 +64,35 @@ func (l *Lab) serveStatic(w http.ResponseWriter, r *http.Request) {
 // would leave dir (through ".." or a symbolic link), are refused.
 func (a *assetServer) serve(w http.ResponseWriter, r *http.Request, dir, name string) {
 	f, info, err := openAsset(dir, name)
-	switch {
-	case errors.Is(err, errInvalidPath):
-		http.Error(w, "invalid path: "+name, http.StatusBadRequest)
-		return
-	case err != nil:
-		http.Error(w, "not found: "+name, http.StatusNotFound)
+	if !a.opened(w, name, err) {
 		return
 	}
 	defer f.Close()
-	a.serveFile(w, r, f, info)
+	a.serveFile(w, r, f, info, f.Name())
+}
+
+// serveFS answers with the file name of fsys; source names fsys in the gzip cache (a directory, or
+// an extension embedded in the binary).
+func (a *assetServer) serveFS(w http.ResponseWriter, r *http.Request, fsys fs.FS, name, source string) {
+	f, info, err := openAssetFS(fsys, name)
+	if !a.opened(w, name, err) {
+		return
+	}
+	defer f.Close()
+	a.serveFile(w, r, f, info, source+"/"+name)
+}
+
+// opened answers a failed open (400 for an invalid name, else 404) and reports whether it succeeded.
+func (a *assetServer) opened(w http.ResponseWriter, name string, err error) bool {
+	switch {
+	case errors.Is(err, errInvalidPath):
+		http.Error(w, "invalid path: "+name, http.StatusBadRequest)
+		return false
+	case err != nil:
+		http.Error(w, "not found: "+name, http.StatusNotFound)
+		return false
+	}
+	return true
 }
 
 // openAsset opens a regular file below dir.
@@ -95,9 +116,37 @@ func openAsset(dir, name string) (*os.File, fs.FileInfo, error) {
 	return f, info, nil
 }
 
+// assetFile is an open asset: http.ServeContent needs to seek in it.
+type assetFile interface {
+	fs.File
+	io.ReadSeeker
+}
+
+// openAssetFS opens a regular file of fsys that can seek (files of os.DirFS, embed.FS and
+// fstest.MapFS all can).
+func openAssetFS(fsys fs.FS, name string) (assetFile, fs.FileInfo, error) {
+	if name == "" || !fs.ValidPath(name) {
+		return nil, nil, errInvalidPath
+	}
+	f, err := fsys.Open(name)
+	if err != nil {
+		if !errors.Is(err, fs.ErrNotExist) {
+			err = fmt.Errorf("%w: %v", fs.ErrNotExist, err)
+		}
+		return nil, nil, err
+	}
+	info, err := f.Stat()
+	rs, seekable := f.(assetFile)
+	if err != nil || !info.Mode().IsRegular() || !seekable {
+		f.Close()
+		return nil, nil, fs.ErrNotExist
+	}
+	return rs, info, nil
+}
+
 // serveFile answers with f: cache headers by name, gzip when it pays, and conditional and range
-// requests through http.ServeContent.
-func (a *assetServer) serveFile(w http.ResponseWriter, r *http.Request, f *os.File, info fs.FileInfo) {
+// requests through http.ServeContent. key names the file in the gzip cache.
+func (a *assetServer) serveFile(w http.ResponseWriter, r *http.Request, f assetFile, info fs.FileInfo, key string) {
 	name := info.Name()
 	h := w.Header()
 	if hashedName.MatchString(name) {
@@ -109,14 +158,18 @@ func (a *assetServer) serveFile(w http.ResponseWriter, r *http.Request, f *os.Fi
 	if ctype := mime.TypeByExtension(ext); ctype != "" {
 		h.Set("Content-Type", ctype)
 	}
-	etag := fmt.Sprintf(`"%x-%x`, info.ModTime().UnixNano(), info.Size())
+	etag, err := a.etag(f, info, key)
+	if err != nil {
+		http.Error(w, "read "+name+": "+err.Error(), http.StatusInternalServerError)
+		return
+	}
 
 	if compressibleExt[ext] && info.Size() >= minGzipSize {
 		h.Add("Vary", "Accept-Encoding")
 		// A range of the compressed bytes is valid HTTP but useless to browsers: ranges get the
 		// identity encoding.
 		if acceptsGzip(r) && r.Header.Get("Range") == "" {
-			data, err := a.gzip(f, info)
+			data, err := a.gzip(f, info, key)
 			if err == nil {
 				h.Set("Content-Encoding", "gzip")
 				h.Set("ETag", etag+`-gzip"`)
@@ -133,10 +186,33 @@ func (a *assetServer) serveFile(w http.ResponseWriter, r *http.Request, f *os.Fi
 	http.ServeContent(w, r, name, info.ModTime(), f)
 }
 
+// etag is the start of the file's entity tag (without its closing quote): modification time and
+// size, or for files without a modification time (embedded in the binary) a hash of the content,
+// computed once per file.
+func (a *assetServer) etag(f assetFile, info fs.FileInfo, key string) (string, error) {
+	if !info.ModTime().IsZero() {
+		return fmt.Sprintf(`"%x-%x`, info.ModTime().UnixNano(), info.Size()), nil
+	}
+	k := gzipKey{path: key, size: info.Size()}
+	if v, ok := a.hashes.Load(k); ok {
+		return v.(string), nil
+	}
+	sum := sha256.New()
+	if _, err := io.Copy(sum, f); err != nil {
+		return "", err
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return "", err
+	}
+	tag := fmt.Sprintf(`"%x`, sum.Sum(nil)[:12])
+	a.hashes.Store(k, tag)
+	return tag, nil
+}
+
 // gzip returns the compressed content of f, compressing it on the first call for this version of
 // the file.
-func (a *assetServer) gzip(f *os.File, info fs.FileInfo) ([]byte, error) {
-	key := gzipKey{path: f.Name(), modTime: info.ModTime().UnixNano(), size: info.Size()}
+func (a *assetServer) gzip(f io.Reader, info fs.FileInfo, name string) ([]byte, error) {
+	key := gzipKey{path: name, modTime: info.ModTime().UnixNano(), size: info.Size()}
 	v, _ := a.gzipped.LoadOrStore(key, &gzipEntry{})
 	e := v.(*gzipEntry)
 	e.once.Do(func() {

@@ -4,17 +4,11 @@
 // Runs against the hops server only (HOPS_WEB_SERVER=hops, the default): jupyter_server alone serves no /lab.
 
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
-import { chromium } from 'playwright-core';
-
+import { Browser, notebookLocators } from './browser.mjs';
 import {
-  ARTIFACTS,
   assertAvailable,
-  CHROMIUM,
   chromiumAvailability,
   KIND,
   kernelProcesses,
@@ -39,55 +33,18 @@ const JUPYTERLAB_OWN_ERRORS = [/Canceled future for \w+ message before replies w
 const KERNEL_LABEL = 'Python 3 (hops)';
 
 let server;
-let context;
 let page;
-let userDataDir;
-let shot = 0;
-let currentStep = 'setup'; // tags the errors collected below
-const pageErrors = [];
-const consoleErrors = [];
-const failedRequests = [];
+const browser = new Browser('lab');
 
 describe('JupyterLab on hops lab', { skip }, () => {
   before(async () => {
     assertAvailable(...requirements);
     server = await startServer('lab');
-    userDataDir = mkdtempSync(join(tmpdir(), 'hops-web-chromium-'));
-    context = await chromium.launchPersistentContext(userDataDir, {
-      executablePath: CHROMIUM,
-      headless: true,
-      viewport: { width: 1400, height: 900 },
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-        '--disable-component-update', '--disable-sync', '--no-first-run'],
-    });
-    page = context.pages()[0] ?? (await context.newPage());
-    page.setDefaultTimeout(UI_TIMEOUT); // every click and wait of playwright is bounded by this
-    page.on('pageerror', (err) => pageErrors.push(`[${currentStep}] ${err.stack || err.message}`));
-    page.on('console', (msg) => {
-      if (msg.type() === 'error') consoleErrors.push(`[${currentStep}] ${msg.text()} (${msg.location().url})`);
-    });
-    page.on('response', (res) => {
-      if (res.status() >= 400) {
-        failedRequests.push(`[${currentStep}] ${res.status()} ${res.request().method()} ${res.url()}`);
-      }
-    });
-    page.on('requestfailed', (req) => {
-      // Requests cut short by a reload are not failures of the server.
-      if (req.failure()?.errorText !== 'net::ERR_ABORTED') {
-        failedRequests.push(`[${currentStep}] ${req.failure()?.errorText} ${req.method()} ${req.url()}`);
-      }
-    });
+    page = await browser.open({ viewport: { width: 1400, height: 900 }, timeout: UI_TIMEOUT });
   });
 
   after(async () => {
-    const redact = (s) => s.replaceAll(server?.token ?? '\0', '<token>');
-    console.log(`browser: ${pageErrors.length} uncaught page errors, ${consoleErrors.length} console errors, ` +
-      `${failedRequests.length} failed requests`);
-    if (consoleErrors.length) console.log(`browser console errors:\n  ${consoleErrors.map(redact).join('\n  ')}`);
-    if (failedRequests.length) console.log(`failed requests (status >= 400):\n  ${failedRequests.map(redact).join('\n  ')}`);
-    if (pageErrors.length) console.log(`uncaught page errors:\n  ${pageErrors.join('\n  ')}`);
-    await context?.close();
-    if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
+    await browser.close(server?.token);
     if (server) {
       const leaked = await server.stop();
       assert.deepEqual(leaked.map((p) => p.argv.join(' ')), [], 'kernel processes still alive after the server stopped');
@@ -97,29 +54,10 @@ describe('JupyterLab on hops lab', { skip }, () => {
   // -------------------------------------------------------------------------------------------------------------
   // helpers
 
-  async function screenshot(name) {
-    shot++;
-    const path = join(ARTIFACTS, `lab-${String(shot).padStart(2, '0')}-${name}.png`);
-    await page.screenshot({ path });
-    return path;
-  }
+  const screenshot = (name, target) => browser.screenshot(name, target);
+  const step = (name, fn) => browser.step(name, fn, server);
 
-  /** Runs a step and saves a screenshot of the page after it (named `<step>-FAILED` when it failed). */
-  async function step(name, fn) {
-    currentStep = name;
-    try {
-      await fn();
-    } catch (err) {
-      const path = await screenshot(`${name}-FAILED`).catch(() => '(no screenshot)');
-      err.message += `\n(screenshot: ${path}; server log: ${server.logPath})`;
-      throw err;
-    }
-    await screenshot(name);
-  }
-
-  const notebook = () => page.locator('.jp-NotebookPanel:not(.lm-mod-hidden)');
-  const cell = (i) => notebook().locator('.jp-Notebook .jp-Cell').nth(i);
-  const cellCount = () => notebook().locator('.jp-Notebook .jp-Cell').count();
+  const { notebook, cell, cellCount, outputs } = notebookLocators(browser);
 
   /** Waits until the visible text of `locator` (all matches joined) matches `pattern`. */
   async function waitForText(what, locator, pattern, timeout = UI_TIMEOUT) {
@@ -177,7 +115,6 @@ describe('JupyterLab on hops lab', { skip }, () => {
   }
 
   /** Outputs of cell `i`. */
-  const outputs = (i) => cell(i).locator('.jp-OutputArea-output');
 
   /** Closes the open dialogs (at most 5) with their accept button ("Ok"). */
   async function dismissDialogs() {
@@ -328,7 +265,7 @@ describe('JupyterLab on hops lab', { skip }, () => {
     }));
 
   test('no uncaught errors in the page', () => {
-    const unexpected = pageErrors.filter((e) => !JUPYTERLAB_OWN_ERRORS.some((re) => re.test(e)));
+    const unexpected = browser.pageErrors.filter((e) => !JUPYTERLAB_OWN_ERRORS.some((re) => re.test(e)));
     assert.deepEqual(unexpected, [], 'uncaught page errors');
   });
 });
