@@ -399,3 +399,31 @@ func TestHopsVersionsAndDiffMagicsInANotebook(t *testing.T) {
 		t.Fatalf("%%hops diff of an unknown commit: %v %s", reply, textOf(out))
 	}
 }
+
+// A save whose commit fails (here: another git process holds the branch) is still saved, and the
+// Versions panel is told until a later save of the file is recorded.
+func TestASaveThatCannotBeCommittedIsKeptAndReported(t *testing.T) {
+	ts := startServer(t)
+	ts.saveNotebook(t, "nb.ipynb", "1")
+	lock := filepath.Join(ts.cfg.Root, ".git", "refs", "heads", "main.lock")
+	if err := os.WriteFile(lock, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ts.saveNotebook(t, "nb.ipynb", "2") // answered 2xx although the commit failed
+	data, err := os.ReadFile(filepath.Join(ts.cfg.Root, "nb.ipynb"))
+	if err != nil || !strings.Contains(string(data), "print(2)") {
+		t.Fatalf("the file after a failed commit: %s, %v", data, err)
+	}
+	var page versionsPage
+	ts.call(t, "GET", "/api/hops/versions/nb.ipynb", nil, &page)
+	if len(page.Versions) != 1 || !strings.Contains(page.Error, "not in its history") || !strings.Contains(page.Error, "main.lock") {
+		t.Fatalf("after a failed commit: %d versions, error %q", len(page.Versions), page.Error)
+	}
+	os.Remove(lock)
+	ts.saveNotebook(t, "nb.ipynb", "3")
+	page = versionsPage{}
+	ts.call(t, "GET", "/api/hops/versions/nb.ipynb", nil, &page)
+	if len(page.Versions) != 2 || page.Error != "" {
+		t.Fatalf("after the next save: %d versions, error %q", len(page.Versions), page.Error)
+	}
+}
