@@ -113,9 +113,11 @@ func (g gitCheckpoints) List(ctx context.Context, p string) ([]contents.Checkpoi
 	if err != nil {
 		return nil, versionError(err)
 	}
+	// Oldest first, as jupyter_server would list several: JupyterLab's "Revert to Checkpoint"
+	// reverses the list to offer the newest first.
 	cps := make([]contents.Checkpoint, 0, len(vs))
-	for _, v := range vs {
-		if !v.Deleted {
+	for i := len(vs) - 1; i >= 0; i-- {
+		if v := vs[i]; !v.Deleted {
 			cps = append(cps, contents.Checkpoint{ID: v.Commit, LastModified: contents.Time{Time: v.Time}})
 		}
 	}

@@ -78,7 +78,7 @@ func TestEverySaveIsAVersionAndCheckpointsAreGitVersions(t *testing.T) {
 	var cps []struct {
 		ID string `json:"id"`
 	}
-	if code := ts.call(t, "GET", "/api/contents/nb.ipynb/checkpoints", nil, &cps); code != http.StatusOK || len(cps) != 3 || cps[0].ID != last.Commit {
+	if code := ts.call(t, "GET", "/api/contents/nb.ipynb/checkpoints", nil, &cps); code != http.StatusOK || len(cps) != 3 || cps[0].ID != first.Commit || cps[2].ID != last.Commit {
 		t.Fatalf("checkpoints: %d %+v", code, cps)
 	}
 	// JupyterLab creates a checkpoint after every save: that is the version just made, not a new one.

@@ -27,7 +27,7 @@ type Checkpoint struct {
 type Checkpoints interface {
 	// Create records the file as it is now and returns that checkpoint.
 	Create(ctx context.Context, path string) (*Checkpoint, error)
-	// List returns the file's checkpoints, newest first; none is an empty list.
+	// List returns the file's checkpoints, oldest first; none is an empty list.
 	List(ctx context.Context, path string) ([]Checkpoint, error)
 	// Restore gives write the content of checkpoint id; write replaces the file atomically.
 	Restore(ctx context.Context, path, id string, write func([]byte) error) error

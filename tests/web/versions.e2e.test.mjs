@@ -327,6 +327,32 @@ describe('notebook versions in JupyterLab on hops lab', { skip }, () => {
       assert.match(await rows().first().innerText(), /latest/);
     }));
 
+  test('File ▸ Revert Notebook to Checkpoint offers the git versions and reverts to one', STEP, () =>
+    step('reverted-to-checkpoint', async () => {
+      const versions = (await versionsFromAPI()).filter((v) => !v.deleted);
+      const wanted = versions.findIndex((v) => v.commit === saves[1]);
+      const old = await server.json(`api/hops/versions/${encodeURIComponent(NOTEBOOK)}/${saves[1]}`);
+      await page.locator('.lm-TabBar-tab', { hasText: NOTEBOOK }).first().click();
+      await page.locator('.lm-MenuBar-itemLabel', { hasText: /^File$/ }).click();
+      await page.locator('.lm-Menu-itemLabel', { hasText: 'Revert Notebook to Checkpoint' }).click();
+      const choose = page.locator('.jp-Dialog select');
+      await choose.waitFor({ timeout: UI_TIMEOUT });
+      assert.equal(await choose.locator('option').count(), versions.length, 'every version is a checkpoint to choose from');
+      await choose.selectOption({ index: wanted });
+      await screenshot('checkpoint-chooser');
+      await page.locator('.jp-Dialog .jp-Dialog-button.jp-mod-accept').click();
+      await waitForText('the confirmation', page.locator('.jp-Dialog'), /Revert notebook to checkpoint/i);
+      await page.locator('.jp-Dialog .jp-Dialog-button.jp-mod-warn').click();
+      await page.locator('.jp-Dialog').waitFor({ state: 'detached', timeout: UI_TIMEOUT });
+      await waitFor('the notebook to show the second save again', async () => (await cellCount()) === old.cells.length,
+        { timeout: UI_TIMEOUT });
+      const model = await server.json(`api/contents/${encodeURIComponent(NOTEBOOK)}?content=1`);
+      const source = (c) => (Array.isArray(c.source) ? c.source.join('') : c.source);
+      assert.deepEqual(model.content.cells.map(source), old.cells.map(source),
+        'the file on disk is the second save again');
+      assert.equal((await versionsFromAPI())[0].message.startsWith('Restore'), true, 'the revert is a new version');
+    }));
+
   test('after a reload, the diff views and the Versions panel come back', STEP, () =>
     step('reloaded', async () => {
       const tabs = async () => (await page.locator('.lm-TabBar-tab').allInnerTexts()).filter((t) => t.includes('↔')).sort();
