@@ -14,7 +14,8 @@ class HopsKernelTests(jupyter_kernel_test.KernelTests):
     code_stderr = "import sys; print('oops', file=sys.stderr)"
     completion_samples = [
         {"text": "zi", "matches": {"zip"}},
-        {"text": "%hops ver", "matches": {"version"}},
+        {"text": "%hops ver", "matches": {"version", "versions"}},
+        {"text": "%hops dif", "matches": {"diff"}},
         {"text": "%hops env --gr", "matches": {"--grep"}},
     ]
     complete_code_samples = ["1", "print('hello, world')", "def f(x):\n  return x*2\n\n\n", "%hops version"]
