@@ -38,12 +38,42 @@ func ClientFromEnv() *Client {
 var errNoServer = errors.New("this kernel was not started by hops lab, so there is no project to ask: open the notebook in `hops lab`")
 
 // Get fetches /api/hops/<p> (p's segments are escaped here) with query q and returns the body
-// and its content type. A 4xx/5xx is an error carrying the server's message.
+// and its headers. A 4xx/5xx is an error carrying the server's message.
 func (c *Client) Get(ctx context.Context, p string, q url.Values) ([]byte, http.Header, error) {
+	return c.get(ctx, "api/hops/"+escapePath(p), q)
+}
+
+// NotebookOf returns the workspace path of the notebook whose session runs kernel id, from the
+// Jupyter sessions API: the path a kernel was started with can be a placeholder (JupyterLab starts
+// a notebook's session under a temporary path) and goes stale when the notebook is renamed.
+func (c *Client) NotebookOf(ctx context.Context, kernelID string) (string, error) {
+	body, _, err := c.get(ctx, "api/sessions", nil)
+	if err != nil {
+		return "", err
+	}
+	var sessions []struct {
+		Path   string `json:"path"`
+		Type   string `json:"type"`
+		Kernel struct {
+			ID string `json:"id"`
+		} `json:"kernel"`
+	}
+	if err := json.Unmarshal(body, &sessions); err != nil {
+		return "", fmt.Errorf("unexpected sessions from hops lab: %w", err)
+	}
+	for _, s := range sessions {
+		if s.Kernel.ID == kernelID && s.Type == "notebook" {
+			return s.Path, nil
+		}
+	}
+	return "", nil
+}
+
+func (c *Client) get(ctx context.Context, rel string, q url.Values) ([]byte, http.Header, error) {
 	if c == nil {
 		return nil, nil, errNoServer
 	}
-	u := c.BaseURL + "api/hops/" + escapePath(p)
+	u := c.BaseURL + rel
 	if len(q) > 0 {
 		u += "?" + q.Encode()
 	}

@@ -25,8 +25,8 @@ type Env struct {
 	Snapshot func(context.Context) (experiments.Environment, error)
 	// API is the project API of the hops lab that started the kernel; nil without one.
 	API *Client
-	// Notebook is the workspace path of the notebook the kernel was started for ("" if none).
-	Notebook string
+	// KernelID is this kernel's id in hops lab, which finds the notebook it runs for.
+	KernelID string
 }
 
 // FlagKind is the type of a flag's value.

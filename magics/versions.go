@@ -11,16 +11,22 @@ import (
 	"time"
 )
 
-// notebookPath is the notebook a versions command is about: --path, else the one this kernel was
-// started for.
-func notebookPath(inv *Invocation) (string, error) {
+// notebookPath is the notebook a versions command is about: --path, else the notebook this kernel
+// runs for now, as the server's sessions say.
+func notebookPath(ctx context.Context, inv *Invocation) (string, error) {
 	if p := inv.String("path"); p != "" {
 		return strings.TrimPrefix(p, "/"), nil
 	}
-	if inv.Env.Notebook != "" {
-		return inv.Env.Notebook, nil
+	if inv.Env.API != nil && inv.Env.KernelID != "" {
+		p, err := inv.Env.API.NotebookOf(ctx, inv.Env.KernelID)
+		if err != nil {
+			return "", err
+		}
+		if p != "" {
+			return p, nil
+		}
 	}
-	return "", fmt.Errorf("which notebook? this kernel was not started for one: pass --path NOTEBOOK")
+	return "", fmt.Errorf("which notebook? this kernel runs for none: pass --path NOTEBOOK")
 }
 
 var pathFlag = Flag{Name: "path", Value: "NOTEBOOK", Help: "the notebook (workspace path); default: this one"}
@@ -47,7 +53,7 @@ func versionsCommand() *Command {
 			{Name: "limit", Value: "N", Default: "20", Help: "show at most N versions"}},
 		Example: "%hops versions --limit 5",
 		Run: func(ctx context.Context, inv *Invocation) error {
-			p, err := notebookPath(inv)
+			p, err := notebookPath(ctx, inv)
 			if err != nil {
 				return err
 			}
@@ -119,7 +125,7 @@ func diffCommand() *Command {
 			{Name: "ignore-outputs", Kind: Bool, Help: "compare sources and metadata only"}},
 		Example: "%hops diff 3f2a1bc current",
 		Run: func(ctx context.Context, inv *Invocation) error {
-			p, err := notebookPath(inv)
+			p, err := notebookPath(ctx, inv)
 			if err != nil {
 				return err
 			}

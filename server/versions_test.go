@@ -370,11 +370,16 @@ func TestHopsVersionsAndDiffMagicsInANotebook(t *testing.T) {
 	var page versionsPage
 	ts.call(t, "GET", "/api/hops/versions/work/nb.ipynb", nil, &page)
 	var sess struct {
+		ID     string
 		Kernel struct{ ID string }
 	}
-	body := map[string]any{"path": "work/nb.ipynb", "type": "notebook", "kernel": map[string]string{"name": "hops"}}
+	// As JupyterLab does: the session starts under a temporary path and is then moved to the notebook's.
+	body := map[string]any{"path": "3f1e0c9a-5b7d-4c2e-9f3a-1d2b3c4d5e6f", "type": "notebook", "kernel": map[string]string{"name": "hops"}}
 	if code := ts.call(t, "POST", "/api/sessions", body, &sess); code != http.StatusCreated {
 		t.Fatalf("session: %d", code)
+	}
+	if code := ts.call(t, "PATCH", "/api/sessions/"+sess.ID, map[string]any{"path": "work/nb.ipynb"}, nil); code != http.StatusOK {
+		t.Fatalf("session path: %d", code)
 	}
 	c := ts.connect(t, sess.Kernel.ID, "magics", true)
 	reply, out := c.execute("%hops versions", 60*time.Second)

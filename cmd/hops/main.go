@@ -183,7 +183,7 @@ func runKernel(args []string, stderr io.Writer) error {
 				return experiments.Snapshot(ctx, spec.Python, func() (gpu.Inventory, error) { return gpu.Discover(gpu.System()) })
 			},
 			API:      magics.ClientFromEnv(),
-			Notebook: os.Getenv("HOPS_NOTEBOOK_PATH"),
+			KernelID: os.Getenv("HOPS_KERNEL_ID"),
 		},
 	})
 	if err != nil {
