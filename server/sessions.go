@@ -2,7 +2,9 @@ package server
 
 import (
 	"net/http"
+	"path"
 	"sort"
+	"strings"
 	"sync"
 
 	"github.com/google/uuid"
@@ -103,7 +105,7 @@ func (s *Server) handleSessionCreate(w http.ResponseWriter, r *http.Request) {
 	}
 	s.sessions.mu.Unlock()
 
-	k, err := s.sessionKernel(req, *req.Path)
+	k, err := s.sessionKernel(req, notebookPath(*req.Path, name))
 	if err != nil {
 		httpjson.WriteError(w, err)
 		return
@@ -207,4 +209,15 @@ func (s *Server) handleSessionDelete(w http.ResponseWriter, r *http.Request) {
 	}
 	k.shutdown()
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// notebookPath is the document a new session is for. JupyterLab starts a notebook's session under a
+// temporary path (a UUID beside the notebook) with the notebook's name, and moves the session to the
+// notebook's path once the kernel runs; the kernel is told the notebook's path from the start.
+func notebookPath(p, name string) string {
+	dir, base := path.Split(p)
+	if name == "" || strings.Contains(name, "/") || uuid.Validate(base) != nil {
+		return p
+	}
+	return dir + name
 }

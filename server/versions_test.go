@@ -373,8 +373,10 @@ func TestHopsVersionsAndDiffMagicsInANotebook(t *testing.T) {
 		ID     string
 		Kernel struct{ ID string }
 	}
-	// As JupyterLab does: the session starts under a temporary path and is then moved to the notebook's.
-	body := map[string]any{"path": "3f1e0c9a-5b7d-4c2e-9f3a-1d2b3c4d5e6f", "type": "notebook", "kernel": map[string]string{"name": "hops"}}
+	// As JupyterLab does: the session starts under a temporary path beside the notebook, with the
+	// notebook's name, and is then moved to the notebook's path.
+	body := map[string]any{"path": "work/3f1e0c9a-5b7d-4c2e-9f3a-1d2b3c4d5e6f", "name": "nb.ipynb", "type": "notebook",
+		"kernel": map[string]string{"name": "hops"}}
 	if code := ts.call(t, "POST", "/api/sessions", body, &sess); code != http.StatusCreated {
 		t.Fatalf("session: %d", code)
 	}
@@ -382,6 +384,9 @@ func TestHopsVersionsAndDiffMagicsInANotebook(t *testing.T) {
 		t.Fatalf("session path: %d", code)
 	}
 	c := ts.connect(t, sess.Kernel.ID, "magics", true)
+	if _, out := c.execute("import os; print(os.environ['HOPS_NOTEBOOK_PATH'], os.getcwd().endswith('/work'))", 60*time.Second); textOf(out) != "work/nb.ipynb True\n" {
+		t.Fatalf("the kernel was not started for the notebook: %q", textOf(out))
+	}
 	reply, out := c.execute("%hops versions", 60*time.Second)
 	if text := textOf(out); reply["status"] != "ok" || !strings.Contains(text, page.Versions[0].Short) || !strings.Contains(text, page.Versions[1].Short) {
 		t.Fatalf("%%hops versions: %v\n%s", reply, text)
