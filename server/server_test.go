@@ -95,7 +95,25 @@ func (ts *testServer) call(t *testing.T, method, path string, body any, out any)
 		b, _ := json.Marshal(body)
 		r = strings.NewReader(string(b))
 	}
-	req, _ := http.NewRequest(method, ts.url+strings.TrimPrefix(path, "/"), r)
+	code, b := ts.request(t, method, path, r)
+	if out != nil && len(b) > 0 {
+		if err := json.Unmarshal(b, out); err != nil {
+			t.Fatalf("%s %s: answer is not JSON: %v\n%s", method, path, err, b)
+		}
+	}
+	return code
+}
+
+// raw makes an authenticated request without a body and returns the status and the answer.
+func (ts *testServer) raw(t *testing.T, method, path string) (int, string) {
+	t.Helper()
+	code, b := ts.request(t, method, path, nil)
+	return code, string(b)
+}
+
+func (ts *testServer) request(t *testing.T, method, path string, body io.Reader) (int, []byte) {
+	t.Helper()
+	req, _ := http.NewRequest(method, ts.url+strings.TrimPrefix(path, "/"), body)
 	req.Header.Set("Authorization", "token "+ts.token)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -103,12 +121,7 @@ func (ts *testServer) call(t *testing.T, method, path string, body any, out any)
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	if out != nil && len(b) > 0 {
-		if err := json.Unmarshal(b, out); err != nil {
-			t.Fatalf("%s %s: answer is not JSON: %v\n%s", method, path, err, b)
-		}
-	}
-	return resp.StatusCode
+	return resp.StatusCode, b
 }
 
 func (ts *testServer) startKernel(t *testing.T, name string) kernelModel {

@@ -44,19 +44,6 @@ type versionsPage struct {
 	Error    string               `json:"error"`
 }
 
-func (ts *testServer) raw(t *testing.T, method, p string) (int, string) {
-	t.Helper()
-	req, _ := http.NewRequest(method, ts.url+strings.TrimPrefix(p, "/"), nil)
-	req.Header.Set("Authorization", "token "+ts.token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
-}
-
 func TestEverySaveIsAVersionAndCheckpointsAreGitVersions(t *testing.T) {
 	ts := startServer(t)
 	for _, m := range []string{"1", "2", "3"} {
