@@ -56,6 +56,8 @@ func TestEveryEndpointRefusesRequestsWithoutCredentials(t *testing.T) {
 		{"GET", "/api/config/notebook"}, {"PATCH", "/api/config/notebook"}, {"GET", "/api/events/subscribe"},
 		{"POST", "/api/shutdown"}, {"GET", "/api/hops/version"}, {"GET", "/api/hops/gpus"},
 		{"GET", "/api/hops/versions/nb.ipynb"}, {"GET", "/api/hops/versions/nb.ipynb/abcdef1"}, {"GET", "/api/hops/diff/nb.ipynb?from=abcdef1"},
+		{"GET", "/api/hops/store"}, {"GET", "/api/hops/store/Resources"}, {"PUT", "/api/hops/store/Resources/x"},
+		{"PATCH", "/api/hops/store/Resources/x"}, {"DELETE", "/api/hops/store/Resources/x"},
 		{"GET", "/lab"}, {"GET", "/lab/tree/a.ipynb"}, {"GET", "/doc"}, {"GET", "/lab/api/settings"},
 		{"PUT", "/lab/api/settings/@jupyterlab/notebook-extension:tracker"}, {"GET", "/lab/api/workspaces"},
 		{"PUT", "/lab/api/workspaces/default"}, {"GET", "/lab/api/translations"}, {"GET", "/api/nbconvert"},

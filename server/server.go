@@ -26,6 +26,8 @@ import (
 	"github.com/hopsml/hops/server/contents"
 	"github.com/hopsml/hops/server/httpjson"
 	"github.com/hopsml/hops/server/lab"
+	"github.com/hopsml/hops/store"
+	storelocal "github.com/hopsml/hops/store/local"
 )
 
 // Config is what hops lab serves and how.
@@ -45,6 +47,9 @@ type Config struct {
 	Log    *slog.Logger
 	// GPUs lists the host's GPUs; nil means NVML.
 	GPUs func() (gpu.Inventory, error)
+	// Store is the project store, which the caller closes; nil means a local one in the
+	// workspace's .hops/store, which the server opens and closes.
+	Store store.FS
 }
 
 // Server is a configured hops lab.
@@ -59,6 +64,8 @@ type Server struct {
 	sessions    *sessions
 	contents    *contents.Manager
 	history     *history
+	store       *projectStore
+	ownStore    bool // the server opened the store and closes it
 	handler     http.Handler
 	listener    net.Listener
 	gpus        func() (gpu.Inventory, error)
@@ -138,6 +145,14 @@ func (s *Server) setup() error {
 		env:     append(os.Environ(), "HOPS_SERVER_URL="+s.baseURL(), "HOPS_TOKEN="+s.cfg.Token)}
 	s.sessions = &sessions{kernels: s.kernels, byID: map[string]*session{}}
 
+	if s.cfg.Store == nil {
+		local, err := storelocal.Open(filepath.Join(s.stateDir, "store"))
+		if err != nil {
+			return err
+		}
+		s.cfg.Store, s.ownStore = local, true
+	}
+	s.store = &projectStore{fs: s.cfg.Store}
 	s.history = newHistory(s.cfg.Root, s)
 	cm, err := contents.New(s.cfg.Root, s.history.hooks(contents.Options{Log: s.log}))
 	if err != nil {
@@ -204,6 +219,16 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/hops/openapi.yaml", s.handleOpenAPI)
 	mux.HandleFunc("GET /api/hops/versions/{path...}", s.handleVersions)
 	mux.HandleFunc("GET /api/hops/diff/{path...}", s.handleDiff)
+	// The store's root is routed too: without it the mux would redirect /api/hops/store to
+	// /api/hops/store/, which trimTrailingSlash turns back.
+	mux.HandleFunc("GET /api/hops/store", s.handleStoreGet)
+	mux.HandleFunc("PUT /api/hops/store", s.handleStorePut)
+	mux.HandleFunc("PATCH /api/hops/store", s.handleStorePatch)
+	mux.HandleFunc("DELETE /api/hops/store", s.handleStoreDelete)
+	mux.HandleFunc("GET /api/hops/store/{path...}", s.handleStoreGet)
+	mux.HandleFunc("PUT /api/hops/store/{path...}", s.handleStorePut)
+	mux.HandleFunc("PATCH /api/hops/store/{path...}", s.handleStorePatch)
+	mux.HandleFunc("DELETE /api/hops/store/{path...}", s.handleStoreDelete)
 }
 
 // refuseUncleanPaths answers a path with "." or ".." segments or an empty segment with 400. Go's mux
@@ -297,6 +322,9 @@ func (s *Server) cleanup() {
 	}
 	if s.history != nil && s.history.repo != nil {
 		s.history.repo.Close()
+	}
+	if s.ownStore {
+		s.cfg.Store.Close()
 	}
 	if s.runtimeDir != "" {
 		os.RemoveAll(s.runtimeDir)

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -25,6 +26,9 @@ import (
 	"github.com/hopsml/hops/kernel"
 	"github.com/hopsml/hops/magics"
 	"github.com/hopsml/hops/server"
+	"github.com/hopsml/hops/store"
+	storehdfs "github.com/hopsml/hops/store/hdfs"
+	storelocal "github.com/hopsml/hops/store/local"
 )
 
 const usage = `hops: a reproducible ML workbench on JupyterLab.
@@ -82,6 +86,7 @@ func runLab(args []string, stderr io.Writer) error {
 	port := fs.Int("port", 8888, "port to listen on (0 picks a free one; a busy default moves to the next free port)")
 	token := fs.String("token", "", "access token (default: a random one, printed in the URL)")
 	python := fs.String("python", "", "the project's Python, running ipykernel under the hops kernel (default $HOPS_PYTHON, else python3)")
+	storeURL := fs.String("store", "", "the project store: a directory, file:///dir or hdfs://[user@]namenode:port/path (default: the workspace's .hops/store)")
 	fs.Bool("no-browser", true, "accepted for compatibility with jupyter: hops lab never opens a browser itself")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -99,9 +104,17 @@ func runLab(args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	st, err := openStore(*storeURL)
+	if err != nil {
+		return err
+	}
+	if st != nil {
+		defer st.Close()
+		log.Info("project store", "at", st.String())
+	}
 	portSet := false
 	fs.Visit(func(f *flag.Flag) { portSet = portSet || f.Name == "port" })
-	cfg := server.Config{Root: *dir, IP: *ip, Port: *port, Token: *token, Python: py, Binary: bin, Log: log}
+	cfg := server.Config{Root: *dir, IP: *ip, Port: *port, Token: *token, Python: py, Binary: bin, Log: log, Store: st}
 	srv, err := server.New(cfg)
 	// Like jupyter, a busy default port moves on to the next ones; a port asked for is not changed.
 	for try := 1; err != nil && !portSet && try < 50 && errors.Is(err, syscall.EADDRINUSE); try++ {
@@ -117,6 +130,36 @@ func runLab(args []string, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
 	return srv.Serve(ctx)
+}
+
+// openStore opens the project store a --store URL names; nil for the default (the server's own).
+func openStore(raw string) (store.FS, error) {
+	dir := raw
+	switch {
+	case raw == "":
+		return nil, nil
+	case strings.HasPrefix(raw, "hdfs://"):
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		st, err := storehdfs.Open(ctx, raw, storehdfs.Options{})
+		if err != nil {
+			return nil, err
+		}
+		return st, nil
+	case strings.HasPrefix(raw, "file://"):
+		u, err := url.Parse(raw)
+		if err != nil || (u.Host != "" && u.Host != "localhost") {
+			return nil, fmt.Errorf("--store %s: a file URL names a local directory: file:///path/to/dir", raw)
+		}
+		dir = u.Path
+	case strings.Contains(raw, "://"):
+		return nil, fmt.Errorf("--store %s: unknown kind of store; give a directory, file:///dir or hdfs://namenode:port/path", raw)
+	}
+	st, err := storelocal.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	return st, nil
 }
 
 // newLogger logs to stderr; HOPS_LOG=debug shows debug messages.
