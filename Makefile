@@ -54,6 +54,8 @@ venv: $(VENV)/.installed
 $(VENV)/.installed: python/requirements.lock
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r python/requirements.lock
+	# The hops SDK (python/hops) is importable in the venv from the source tree, as an editable install would be.
+	echo $(CURDIR)/python > $$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/hops-sdk.pth
 	touch $@
 
 ## lock: re-resolve python/requirements.in into the fully pinned python/requirements.lock.

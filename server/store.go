@@ -84,6 +84,7 @@ func (s *Server) handleStoreGet(w http.ResponseWriter, r *http.Request) {
 			httpjson.WriteError(w, storeError(err))
 			return
 		}
+		w.Header().Set("X-Hops-Store-Entry", "directory")
 		httpjson.Write(w, http.StatusOK, storeListing{Path: name, Store: ps.fs.String(), Entries: entries})
 		return
 	}
@@ -101,6 +102,7 @@ func (s *Server) handleStoreGet(w http.ResponseWriter, r *http.Request) {
 		ctype = "application/octet-stream"
 	}
 	w.Header().Set("Content-Type", ctype)
+	w.Header().Set("X-Hops-Store-Entry", "file")
 	if r.URL.Query().Get("download") != "" {
 		w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": path.Base(name)}))
 	}

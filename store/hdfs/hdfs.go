@@ -240,7 +240,7 @@ func (w *writer) Close() error {
 	}
 	w.done = true
 	w.w.SetDeadline(time.Now().Add(w.s.io))
-	err := w.w.Close()
+	err := closeFile(w.w, w.s.io)
 	if err == nil && w.writeFault == nil {
 		err = w.s.client.Rename(w.tmp, w.dest)
 	}
@@ -275,7 +275,21 @@ func (a appender) Write(p []byte) (int, error) {
 	return n, a.s.wrap("append", a.name, err)
 }
 
-func (a appender) Close() error { return a.s.wrap("append", a.name, a.FileWriter.Close()) }
+func (a appender) Close() error { return a.s.wrap("append", a.name, closeFile(a.FileWriter, a.s.io)) }
+
+// closeFile closes an HDFS file, waiting (as the Java client does) while the namenode has not yet
+// heard from the datanodes that the last block is stored: "replication in progress" is not a
+// failure, the data is written.
+func closeFile(w *gohdfs.FileWriter, patience time.Duration) error {
+	deadline := time.Now().Add(patience)
+	for wait := 20 * time.Millisecond; ; wait = min(2*wait, time.Second) {
+		err := w.Close()
+		if !gohdfs.IsErrReplicating(err) || time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(wait)
+	}
+}
 
 func (s *FS) Append(ctx context.Context, name string) (io.WriteCloser, error) {
 	p, err := s.abs(name)
@@ -357,5 +371,14 @@ func (s *FS) MkdirAll(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	return s.wrap("mkdir", name, s.client.MkdirAll(p, 0o755))
+	err = s.client.MkdirAll(p, 0o755)
+	if err != nil {
+		// HDFS answers "permission denied" for a directory below a file; say what is in the way.
+		for q := path.Dir(p); strings.HasPrefix(q, s.root) && q != "/"; q = path.Dir(q) {
+			if fi, serr := s.client.Stat(q); serr == nil && !fi.IsDir() {
+				return fmt.Errorf("mkdir %s on %s: %w: %s is a file", name, s.url, fs.ErrExist, strings.TrimPrefix(strings.TrimPrefix(q, s.root), "/"))
+			}
+		}
+	}
+	return s.wrap("mkdir", name, err)
 }
