@@ -15,8 +15,9 @@ FE           := frontend
 FE_MODULES   := $(FE)/node_modules/.package-lock.json
 FE_SOURCES   := $(wildcard $(FE)/src/*.ts $(FE)/style/*.css) $(FE)/package.json $(FE)/tsconfig.json
 FE_BUILT     := $(FE)/labextension/@hopsml/hops/package.json
+HDFS_JARS    := .cache/hdfs/lib
 
-.PHONY: run test lint gotest fuzz pytest bench venv build kernelspec clean chromium webtest frontend fetest
+.PHONY: run test lint gotest fuzz pytest bench venv build kernelspec clean chromium webtest frontend fetest hdfs-jars
 
 ## run: set up everything, then serve JupyterLab with hops lab on the demo workspace (Ctrl-C stops it).
 ## The example notebooks are copied in once; edits to them are kept on later runs.
@@ -77,8 +78,20 @@ lint: $(STATICCHECK) $(FE_MODULES)
 	$(STATICCHECK) ./...
 	cd $(FE) && npm run --silent lint
 
-gotest:
+gotest: hdfs-jars
 	go test -race -count=1 ./...
+
+## hdfs-jars: Hadoop's MiniDFSCluster with its dependencies (scripts/hdfs/pom.xml, Maven Central), the real
+## HDFS that tests start through internal/testhdfs. Maven caches the downloads in ~/.m2; the stamp skips the
+## step until the pom changes, and a change starts from an empty folder so no old jar stays on the classpath.
+## Without mvn, Debian's maven is installed (apt; we run as root in CI).
+hdfs-jars: $(HDFS_JARS)/.resolved
+$(HDFS_JARS)/.resolved: scripts/hdfs/pom.xml
+	command -v mvn >/dev/null || (apt-get update && apt-get install -y maven)
+	rm -rf $(HDFS_JARS)
+	mvn -B -q -f scripts/hdfs/pom.xml dependency:copy-dependencies -DincludeScope=runtime \
+	  -DoutputDirectory=$(CURDIR)/$(HDFS_JARS)
+	touch $@
 
 ## fetest: unit tests of the frontend's pure modules (diff layout, folding, word highlights, times).
 fetest: $(FE_MODULES)
@@ -112,4 +125,4 @@ bench: build venv
 	go run ./bench/versioning -python $(PY) -json bench/results/versioning-$$(date +%Y%m%d-%H%M%S).json
 
 clean:
-	rm -rf bin $(VENV) .tools $(DEMO) $(FE)/node_modules $(FE)/lib $(FE)/labextension/@hopsml
+	rm -rf bin $(VENV) .tools $(DEMO) $(FE)/node_modules $(FE)/lib $(FE)/labextension/@hopsml .cache

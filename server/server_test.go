@@ -66,10 +66,17 @@ type testServer struct {
 // startServer runs a real hops lab on a free loopback port with a fresh workspace.
 func startServer(t *testing.T, extraSpecDirs ...string) *testServer {
 	t.Helper()
+	return startServerWith(t, func(c *Config) { c.KernelspecDirs = append(extraSpecDirs, c.KernelspecDirs...) })
+}
+
+// startServerWith is startServer with the configuration changed by configure first.
+func startServerWith(t *testing.T, configure func(*Config)) *testServer {
+	t.Helper()
 	py := projectPython(t)
-	dirs := append(extraSpecDirs, kernel.KernelspecDirs(py)...)
-	srv, err := New(Config{Root: t.TempDir(), Port: 0, Python: py, Binary: hopsBinary, KernelspecDirs: dirs,
-		GPUs: func() (gpu.Inventory, error) { return gpu.Inventory{}, gpu.ErrNoDriver }})
+	cfg := Config{Root: t.TempDir(), Port: 0, Python: py, Binary: hopsBinary, KernelspecDirs: kernel.KernelspecDirs(py),
+		GPUs: func() (gpu.Inventory, error) { return gpu.Inventory{}, gpu.ErrNoDriver }}
+	configure(&cfg)
+	srv, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

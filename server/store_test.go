@@ -1,18 +1,23 @@
 package server
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/json"
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"os"
+	"os/exec"
 	"runtime"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/hopsml/hops/internal/testhdfs"
 	"github.com/hopsml/hops/store"
+	storehdfs "github.com/hopsml/hops/store/hdfs"
 )
 
 func (ts *testServer) storeRequest(t *testing.T, method, p string, body io.Reader, header map[string]string) *http.Response {
@@ -40,7 +45,21 @@ func readAll(t *testing.T, resp *http.Response) string {
 }
 
 func TestTheProjectStoreOverHTTP(t *testing.T) {
-	ts := startServer(t)
+	checkStoreAPI(t, startServer(t), "/.hops/store")
+}
+
+func TestTheProjectStoreOnHDFSOverHTTP(t *testing.T) {
+	cluster := testhdfs.Start(t)
+	st, err := storehdfs.Open(context.Background(), cluster.URL()+"/projects/demo", storehdfs.Options{User: "hops"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	checkStoreAPI(t, startServerWith(t, func(c *Config) { c.Store = st }), cluster.URL()+"/projects/demo")
+}
+
+// checkStoreAPI drives /api/hops/store of a server with an empty store, whose String ends in where.
+func checkStoreAPI(t *testing.T, ts *testServer, where string) {
 	var root storeListing
 	if code := ts.call(t, "GET", "/api/hops/store", nil, &root); code != http.StatusOK {
 		t.Fatalf("root: %d", code)
@@ -49,7 +68,7 @@ func TestTheProjectStoreOverHTTP(t *testing.T) {
 	for _, e := range root.Entries {
 		names = append(names, e.Name)
 	}
-	if strings.Join(names, " ") != "Experiments FeatureStore Logs Models Resources" || !strings.HasSuffix(root.Store, "/.hops/store") {
+	if strings.Join(names, " ") != "Experiments FeatureStore Logs Models Resources" || !strings.HasSuffix(root.Store, where) {
 		t.Fatalf("the project layout: %+v", root)
 	}
 
@@ -148,4 +167,31 @@ func TestStoreUploadsAndDownloadsStream(t *testing.T) {
 		t.Fatalf("peak heap %d MiB for a %d MiB file: it was buffered", peak>>20, size>>20)
 	}
 	t.Logf("256 MiB up and down, peak heap %d MiB", peak>>20)
+}
+
+// The SDK in the project's Python reads a CSV into pandas from the store, on either backend.
+func TestTheSDKReadsFromEitherBackendWithPandas(t *testing.T) {
+	script := `import hops, pandas
+with hops.fs.open("Resources/iris.csv", "w") as f:
+    f.write("sepal,petal\n5.1,1.4\n4.9,1.3\n")
+df = pandas.read_csv(hops.fs.open("Resources/iris.csv"))
+print(len(df), round(df["petal"].sum(), 2), [e["name"] for e in hops.fs.ls("Resources")])`
+	run := func(t *testing.T, ts *testServer) {
+		cmd := exec.Command(ts.cfg.Python, "-c", script)
+		cmd.Env = append(os.Environ(), "HOPS_SERVER_URL="+ts.url, "HOPS_TOKEN="+ts.token)
+		out, err := cmd.CombinedOutput()
+		if err != nil || strings.TrimSpace(string(out)) != "2 2.7 ['iris.csv']" {
+			t.Fatalf("the SDK: %v\n%s", err, out)
+		}
+	}
+	t.Run("local", func(t *testing.T) { run(t, startServer(t)) })
+	t.Run("hdfs", func(t *testing.T) {
+		cluster := testhdfs.Start(t)
+		st, err := storehdfs.Open(context.Background(), cluster.URL()+"/projects/demo", storehdfs.Options{User: "hops"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		run(t, startServerWith(t, func(c *Config) { c.Store = st }))
+	})
 }
