@@ -118,11 +118,12 @@ webtest: build venv chromium $(WEB)/node_modules/.package-lock.json
 	node --test --test-concurrency=1 --test-force-exit --test-reporter=spec $(WEB)/*.test.mjs
 
 ## bench: hops kernel vs ipykernel launched directly, hops lab vs jupyter_server, notebook history vs the git
-## CLI and nbdime (numbers go in the issue notes).
-bench: build venv
+## CLI and nbdime, the project store on HDFS vs the Hadoop shell (numbers go in the issue notes).
+bench: build venv hdfs-jars
 	$(PY) bench/kernel_bench.py
 	$(PY) bench/server_bench.py
 	go run ./bench/versioning -python $(PY) -json bench/results/versioning-$$(date +%Y%m%d-%H%M%S).json
+	go run ./bench/store -json bench/results/store-$$(date +%Y%m%d-%H%M%S).json
 
 clean:
 	rm -rf bin $(VENV) .tools $(DEMO) $(FE)/node_modules $(FE)/lib $(FE)/labextension/@hopsml .cache
