@@ -55,7 +55,33 @@ func TestTheProjectStoreOnHDFSOverHTTP(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	checkStoreAPI(t, startServerWith(t, func(c *Config) { c.Store = st }), cluster.URL()+"/projects/demo")
+	ts := startServerWith(t, func(c *Config) { c.Store = st })
+	checkStoreAPI(t, ts, cluster.URL()+"/projects/demo")
+
+	// The namenode goes away: requests are answered 503 with a reason, quickly, and work again once
+	// it is back.
+	if err := cluster.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	resp := ts.storeRequest(t, "GET", "/Resources", nil, nil)
+	if body := readAll(t, resp); resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(body, "unavailable") || time.Since(start) > 30*time.Second {
+		t.Fatalf("with the namenode down: %d %s after %v", resp.StatusCode, body, time.Since(start))
+	}
+	if err := cluster.Restart(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		resp := ts.storeRequest(t, "GET", "/Resources", nil, nil)
+		if resp.StatusCode == http.StatusOK {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the store did not come back: %d %s", resp.StatusCode, readAll(t, resp))
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
 }
 
 // checkStoreAPI drives /api/hops/store of a server with an empty store, whose String ends in where.
