@@ -39,7 +39,7 @@ type FS interface {
 	Stat(ctx context.Context, name string) (Info, error)
 	// List returns the entries of a directory, sorted by name.
 	List(ctx context.Context, name string) ([]Info, error)
-	// Rename moves a file or directory; a file already at to is replaced.
+	// Rename moves a file or directory; a file already at to is replaced, a directory is not.
 	Rename(ctx context.Context, from, to string) error
 	// Remove removes a file or a directory with everything below it.
 	Remove(ctx context.Context, name string) error
@@ -97,6 +97,11 @@ func Clean(name string) (string, error) {
 		path.Clean(name) != name || name == ".." || strings.HasPrefix(name, "../")
 	if bad {
 		return "", fmt.Errorf("%w: %q: give a path relative to the project store, without . or .. segments", ErrBadPath, name)
+	}
+	for _, seg := range strings.Split(name, "/") {
+		if strings.HasPrefix(seg, TempPrefix) {
+			return "", fmt.Errorf("%w: %q: names starting with %s are the store's own temporary files", ErrBadPath, name, TempPrefix)
+		}
 	}
 	return name, nil
 }

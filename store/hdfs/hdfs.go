@@ -349,6 +349,9 @@ func (s *FS) Rename(ctx context.Context, from, to string) error {
 	if _, err := s.client.Stat(f); err != nil {
 		return s.wrap("rename", from, err)
 	}
+	if fi, err := s.client.Stat(t); err == nil && fi.IsDir() {
+		return fmt.Errorf("rename %s to %s on %s: %w: a directory is there", from, to, s.url, fs.ErrExist)
+	}
 	return s.wrap("rename "+from+" to", to, s.client.Rename(f, t))
 }
 

@@ -255,6 +255,9 @@ func (s *FS) Rename(ctx context.Context, from, to string) error {
 	if f == "." || t == "." {
 		return fmt.Errorf("rename: %w: the store's root cannot be moved", store.ErrBadPath)
 	}
+	if fi, err := s.root.Stat(t); err == nil && fi.IsDir() {
+		return fmt.Errorf("rename %s to %s: %w: a directory is there", from, to, fs.ErrExist)
+	}
 	if err := s.root.Rename(f, t); err != nil {
 		return wrap("rename "+from+" to", to, err)
 	}

@@ -167,6 +167,12 @@ func Run(t *testing.T, fsys store.FS, dir string, opt Options) {
 		if err := fsys.Rename(ctx, at("nothing"), at("x")); !errors.Is(err, fs.ErrNotExist) {
 			t.Fatalf("rename of nothing: %v", err)
 		}
+		if err := fsys.MkdirAll(ctx, at("empty")); err != nil {
+			t.Fatal(err)
+		}
+		if err := fsys.Rename(ctx, at("current.csv"), at("empty")); !errors.Is(err, fs.ErrExist) {
+			t.Fatalf("rename onto a directory: %v", err)
+		}
 	})
 
 	sub("RemoveAndMkdir", func(t *testing.T, at func(string) string) {
@@ -208,7 +214,7 @@ func Run(t *testing.T, fsys store.FS, dir string, opt Options) {
 		if _, err := fsys.Create(ctx, at("dir")); !errors.Is(err, fs.ErrExist) {
 			t.Errorf("create over a directory: %v", err)
 		}
-		for _, bad := range []string{"/etc/passwd", "../x", at("../../../x"), "a/./b", "a//b", "a\\b"} {
+		for _, bad := range []string{"/etc/passwd", "../x", at("../../../x"), "a/./b", "a//b", "a\\b", at(store.TempPrefix + "x")} {
 			if _, err := fsys.Open(ctx, bad); !errors.Is(err, store.ErrBadPath) {
 				t.Errorf("open %q: %v, want ErrBadPath", bad, err)
 			}
