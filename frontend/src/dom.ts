@@ -46,3 +46,13 @@ export function h<K extends keyof HTMLElementTagNameMap>(
 export function plural(n: number, one: string, many = `${one}s`): string {
   return `${n} ${n === 1 ? one : many}`;
 }
+
+/** An empty-state or error message of a panel: a title and an optional detail line. */
+export function message(title: string, detail?: string, error = false): HTMLElement {
+  return h(
+    'div',
+    { class: `hops-Empty${error ? ' hops-mod-error' : ''}`, attrs: error ? { role: 'alert' } : {} },
+    h('div', { class: 'hops-Empty-title', text: title }),
+    detail ? h('div', { class: 'hops-Empty-detail', text: detail }) : null
+  );
+}

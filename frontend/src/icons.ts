@@ -1,4 +1,4 @@
-// The icon of the Versions panel and of the diff view: a clock with an arrow turning back (history).
+// The icons of the hops panels. Versions and the diff view: a clock with an arrow turning back (history).
 
 import { LabIcon } from '@jupyterlab/ui-components';
 
@@ -10,3 +10,12 @@ const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="16" height="16" view
 </svg>`;
 
 export const versionsIcon = new LabIcon({ name: 'hops:versions', svgstr: svg });
+
+// The icon of the Project store panel: a stack of disks (a data store).
+const storeSvg = `<svg xmlns="http://www.w3.org/2000/svg" width="16" height="16" viewBox="0 0 24 24">
+  <g class="jp-icon3" fill="#616161">
+    <path d="M12 2C7.58 2 4 3.57 4 5.5v13C4 20.43 7.58 22 12 22s8-1.57 8-3.5v-13C20 3.57 16.42 2 12 2zm0 2c3.87 0 6 1.12 6 1.5S15.87 7 12 7 6 5.88 6 5.5 8.13 4 12 4zM6 8.02C7.47 8.65 9.62 9 12 9s4.53-.35 6-.98V11.5c0 .38-2.13 1.5-6 1.5s-6-1.12-6-1.5zm0 6C7.47 14.65 9.62 15 12 15s4.53-.35 6-.98v4.48c0 .38-2.13 1.5-6 1.5s-6-1.12-6-1.5z"/>
+  </g>
+</svg>`;
+
+export const storeIcon = new LabIcon({ name: 'hops:store', svgstr: storeSvg });

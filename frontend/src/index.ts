@@ -1,22 +1,48 @@
 // The hops JupyterLab extension: a Versions side panel for the current notebook (its git history: every save
 // is a version) and a cell-level diff view, with the commands "hops: Show notebook versions" and "hops: Compare
-// with previous version" in the command palette.
+// with previous version" in the command palette; and a Project store panel (a file browser of the project store,
+// local or HDFS), with "hops: Show project store" and a context menu on its entries.
 
 import { ILabShell, ILayoutRestorer, JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
 import { ICommandPalette, Notification, WidgetTracker } from '@jupyterlab/apputils';
 import { PathExt } from '@jupyterlab/coreutils';
 import { INotebookTracker } from '@jupyterlab/notebook';
+import {
+  copyIcon,
+  deleteIcon,
+  downloadIcon,
+  editIcon,
+  fileIcon,
+  fileUploadIcon,
+  folderIcon,
+  LabIcon,
+  newFolderIcon,
+  refreshIcon
+} from '@jupyterlab/ui-components';
 
 import { CURRENT, VersionsAPI } from './api';
 import { DiffPanel, IComparison } from './diffview';
-import { versionsIcon } from './icons';
+import { storeIcon, versionsIcon } from './icons';
 import { VersionsPanel } from './panel';
+import { StorePanel } from './store';
+import { StoreAPI } from './storeapi';
+import { IStoreEntry, notebookSnippet } from './storepath';
 
 /** Command ids. */
 export const CommandIDs = {
   showVersions: 'hops:show-versions',
   comparePrevious: 'hops:compare-with-previous',
-  openDiff: 'hops:open-diff'
+  openDiff: 'hops:open-diff',
+  showStore: 'hops:show-store',
+  storeOpen: 'hops:store-open',
+  storeDownload: 'hops:store-download',
+  storeCopySnippet: 'hops:store-copy-snippet',
+  storeCopyPath: 'hops:store-copy-path',
+  storeRename: 'hops:store-rename',
+  storeDelete: 'hops:store-delete',
+  storeNewFolder: 'hops:store-new-folder',
+  storeUpload: 'hops:store-upload',
+  storeRefresh: 'hops:store-refresh'
 } as const;
 
 const PALETTE_CATEGORY = 'hops';
@@ -133,4 +159,108 @@ const versionsPlugin: JupyterFrontEndPlugin<void> = {
   }
 };
 
-export default [versionsPlugin] as JupyterFrontEndPlugin<unknown>[];
+const storePlugin: JupyterFrontEndPlugin<void> = {
+  id: '@hopsml/hops:store',
+  description: 'The project store (a local directory or HDFS): browse, upload, download, rename, delete.',
+  autoStart: true,
+  requires: [ILabShell],
+  optional: [ICommandPalette, ILayoutRestorer],
+  activate: (app: JupyterFrontEnd, labShell: ILabShell, palette: ICommandPalette | null, restorer: ILayoutRestorer | null) => {
+    const api = new StoreAPI(app.serviceManager.serverSettings);
+    const iconFor = (name: string): LabIcon => app.docRegistry.getFileTypesForPath(name).find(t => t.icon)?.icon ?? fileIcon;
+    const panel = new StorePanel({ api, iconFor });
+    labShell.add(panel, 'left', { rank: 150, type: 'Project store' });
+    restorer?.add(panel, 'hops-store');
+
+    app.commands.addCommand(CommandIDs.showStore, {
+      label: 'hops: Show project store',
+      caption: 'Open the Project store panel: Experiments, Models, FeatureStore, Resources and Logs, local or on HDFS',
+      icon: storeIcon,
+      execute: () => {
+        labShell.activateById(panel.id);
+      }
+    });
+    palette?.addItem({ command: CommandIDs.showStore, category: PALETTE_CATEGORY });
+
+    // The commands of the context menu act on the entry that was right-clicked (it is selected first).
+    const entry = (): IStoreEntry | null => panel.selected;
+    const add = (
+      id: string,
+      label: string | (() => string),
+      icon: LabIcon,
+      run: () => unknown,
+      opts: { visible?: () => boolean; enabled?: () => boolean } = {}
+    ): void => {
+      app.commands.addCommand(id, {
+        label,
+        icon,
+        isVisible: opts.visible,
+        isEnabled: opts.enabled,
+        execute: () => {
+          void Promise.resolve(run());
+        }
+      });
+    };
+    const isDir = (): boolean => entry()?.dir === true;
+    const isFile = (): boolean => entry()?.dir === false;
+    add(CommandIDs.storeOpen, 'Open', folderIcon, () => {
+      const e = entry();
+      if (e) {
+        panel.open(e);
+      }
+    }, { visible: isDir });
+    add(CommandIDs.storeDownload, 'Download', downloadIcon, () => {
+      const e = entry();
+      return e && !e.dir ? panel.download(e) : undefined;
+    }, { visible: isFile });
+    add(
+      CommandIDs.storeCopySnippet,
+      () => {
+        const e = entry();
+        return e ? `Copy ${notebookSnippet(panel.pathOf(e), e.dir)}` : 'Copy for a notebook';
+      },
+      copyIcon,
+      () => {
+        const e = entry();
+        if (e) {
+          panel.copySnippet(e);
+        }
+      },
+      { visible: () => entry() !== null }
+    );
+    add(CommandIDs.storeCopyPath, 'Copy path', copyIcon, () => {
+      const e = entry();
+      if (e) {
+        panel.copyPath(e);
+      }
+    }, { visible: () => entry() !== null });
+    add(CommandIDs.storeRename, 'Rename or move…', editIcon, () => {
+      const e = entry();
+      return e ? panel.rename(e) : undefined;
+    }, { visible: () => entry() !== null, enabled: () => panel.canChange(entry()) });
+    add(CommandIDs.storeDelete, 'Delete…', deleteIcon, () => {
+      const e = entry();
+      return e ? panel.remove(e) : undefined;
+    }, { visible: () => entry() !== null, enabled: () => panel.canChange(entry()) });
+    add(CommandIDs.storeNewFolder, 'New folder…', newFolderIcon, () => panel.newFolder(), { enabled: () => panel.writable });
+    add(CommandIDs.storeUpload, 'Upload files…', fileUploadIcon, () => panel.pickFiles(), { enabled: () => panel.writable });
+    add(CommandIDs.storeRefresh, 'Refresh', refreshIcon, () => panel.refresh());
+
+    const onEntry = '.hops-StorePanel .hops-StoreEntry';
+    const inList = '.hops-StorePanel .hops-StorePanel-body';
+    app.contextMenu.addItem({ command: CommandIDs.storeOpen, selector: onEntry, rank: 1 });
+    app.contextMenu.addItem({ command: CommandIDs.storeDownload, selector: onEntry, rank: 2 });
+    app.contextMenu.addItem({ type: 'separator', selector: onEntry, rank: 3 });
+    app.contextMenu.addItem({ command: CommandIDs.storeCopySnippet, selector: onEntry, rank: 4 });
+    app.contextMenu.addItem({ command: CommandIDs.storeCopyPath, selector: onEntry, rank: 5 });
+    app.contextMenu.addItem({ type: 'separator', selector: onEntry, rank: 6 });
+    app.contextMenu.addItem({ command: CommandIDs.storeRename, selector: onEntry, rank: 7 });
+    app.contextMenu.addItem({ command: CommandIDs.storeDelete, selector: onEntry, rank: 8 });
+    app.contextMenu.addItem({ type: 'separator', selector: inList, rank: 20 });
+    app.contextMenu.addItem({ command: CommandIDs.storeNewFolder, selector: inList, rank: 21 });
+    app.contextMenu.addItem({ command: CommandIDs.storeUpload, selector: inList, rank: 22 });
+    app.contextMenu.addItem({ command: CommandIDs.storeRefresh, selector: inList, rank: 23 });
+  }
+};
+
+export default [versionsPlugin, storePlugin] as JupyterFrontEndPlugin<unknown>[];

@@ -10,7 +10,7 @@ import { Widget } from '@lumino/widgets';
 
 import { APIError, CURRENT, IVersion, IVersionList, VersionsAPI } from './api';
 import { IComparison } from './diffview';
-import { h } from './dom';
+import { h, message } from './dom';
 import { versionsIcon } from './icons';
 import { exactTime, relativeTime } from './time';
 
@@ -508,15 +508,6 @@ export class VersionsPanel extends Widget {
   private readonly _refreshButton: HTMLButtonElement;
   private readonly _compareButton: HTMLButtonElement;
   private readonly _clearButton: HTMLButtonElement;
-}
-
-function message(title: string, detail?: string, error = false): HTMLElement {
-  return h(
-    'div',
-    { class: `hops-Empty${error ? ' hops-mod-error' : ''}`, attrs: error ? { role: 'alert' } : {} },
-    h('div', { class: 'hops-Empty-title', text: title }),
-    detail ? h('div', { class: 'hops-Empty-detail', text: detail }) : null
-  );
 }
 
 function errorTitle(message: string): string {

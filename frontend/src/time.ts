@@ -9,12 +9,15 @@ const UNITS: [Intl.RelativeTimeFormatUnit, number][] = [
   ['minute', 60]
 ];
 
-const relative = new Intl.RelativeTimeFormat(undefined, { numeric: 'auto' });
+const relative = {
+  long: new Intl.RelativeTimeFormat(undefined, { numeric: 'auto' }),
+  short: new Intl.RelativeTimeFormat(undefined, { numeric: 'auto', style: 'short' })
+};
 const exact = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
 const short = new Intl.DateTimeFormat(undefined, { dateStyle: 'short', timeStyle: 'short' });
 
-/** "just now", "5 minutes ago", "yesterday"... relative to now. */
-export function relativeTime(time: string | Date, now: number = Date.now()): string {
+/** "just now", "5 minutes ago", "yesterday"... relative to now ("5 min. ago" in the short style, for columns). */
+export function relativeTime(time: string | Date, now: number = Date.now(), style: 'long' | 'short' = 'long'): string {
   const t = typeof time === 'string' ? Date.parse(time) : time.getTime();
   if (Number.isNaN(t)) {
     return String(time);
@@ -25,7 +28,7 @@ export function relativeTime(time: string | Date, now: number = Date.now()): str
   }
   for (const [unit, size] of UNITS) {
     if (Math.abs(seconds) >= size || unit === 'minute') {
-      return relative.format(Math.round(seconds / size), unit);
+      return relative[style].format(Math.round(seconds / size), unit);
     }
   }
   return 'just now';

@@ -1,5 +1,5 @@
-// Unit tests of the extension's pure modules (no DOM, no JupyterLab): src/linediff.ts and src/time.ts,
-// transpiled on the fly with the project's TypeScript. `make fetest` runs them.
+// Unit tests of the extension's pure modules (no DOM, no JupyterLab): src/linediff.ts, src/time.ts and
+// src/storepath.ts, transpiled on the fly with the project's TypeScript. `make fetest` runs them.
 
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -26,6 +26,7 @@ async function load(name) {
 
 const { alignRows, foldRows, wordDiff } = await load('linediff');
 const { relativeTime } = await load('time');
+const store = await load('storepath');
 
 const eq = (n, text = `line ${n}`) => ({ op: 'equal', old: n, new: n, text });
 const del = (n, text) => ({ op: 'delete', old: n, text });
@@ -79,4 +80,97 @@ test('relativeTime says how long ago', () => {
   assert.match(relativeTime('2026-01-10T11:55:00Z', now), /5 minutes ago/);
   assert.match(relativeTime('2026-01-09T12:00:00Z', now), /yesterday|1 day ago/);
   assert.equal(relativeTime('not a time', now), 'not a time');
+  assert.match(relativeTime('2026-01-10T09:00:00Z', now, 'short'), /3 hr\. ago/);
+});
+
+test('store paths join, split and encode segment by segment', () => {
+  assert.equal(store.joinPath('', 'Resources'), 'Resources');
+  assert.equal(store.joinPath('Resources/', '/raw', 'x.csv'), 'Resources/raw/x.csv');
+  assert.equal(store.parentPath('Resources/raw/x.csv'), 'Resources/raw');
+  assert.equal(store.parentPath('Resources'), '');
+  assert.equal(store.parentPath(''), '');
+  assert.equal(store.baseName('Resources/raw/x.csv'), 'x.csv');
+  assert.equal(store.baseName(''), '');
+  assert.deepEqual(store.segments('/a//b/'), ['a', 'b']);
+  assert.equal(store.encodeStorePath('Resources/a b/c#d?.csv'), 'Resources/a%20b/c%23d%3F.csv');
+  assert.equal(store.encodeStorePath('Resources/100%/ünï/x+y&z'), 'Resources/100%25/%C3%BCn%C3%AF/x%2By%26z');
+  assert.equal(store.encodeStorePath(''), '');
+  assert.ok(store.contains('Resources/raw', 'Resources/raw/x'));
+  assert.ok(store.contains('Resources/raw', 'Resources/raw'));
+  assert.ok(!store.contains('Resources/raw', 'Resources/rawer'));
+  assert.ok(!store.contains('Resources/raw/x', 'Resources/raw'));
+});
+
+test('what a user types as a new name resolves against the folder shown', () => {
+  assert.deepEqual(store.resolvePath('Resources', 'x.csv'), { path: 'Resources/x.csv' });
+  assert.deepEqual(store.resolvePath('Resources', '  raw/x.csv  '), { path: 'Resources/raw/x.csv' });
+  assert.deepEqual(store.resolvePath('Resources/raw', '../x.csv'), { path: 'Resources/x.csv' });
+  assert.deepEqual(store.resolvePath('Resources/raw', './a/./b'), { path: 'Resources/raw/a/b' });
+  assert.deepEqual(store.resolvePath('Resources/raw', '/Models/m'), { path: 'Models/m' });
+  assert.match(store.resolvePath('Resources', '../..').error, /above the store's root/);
+  assert.match(store.resolvePath('Resources', '..').error, /root/);
+  assert.match(store.resolvePath('Resources', '   ').error, /Give a name/);
+  assert.match(store.resolvePath('Resources', 'a\u0001b').error, /control/);
+  assert.equal(store.nameError('data.csv'), null);
+  assert.equal(store.nameError('my data (1).csv'), null);
+  assert.match(store.nameError('a/b'), /"\/"/);
+  assert.match(store.nameError('..'), /not a name/);
+  assert.match(store.nameError(''), /Give a name/);
+});
+
+test('uploads and changes are allowed in Resources and folders of the user, not in those hops manages', () => {
+  assert.equal(store.writableFolder(''), false, 'the root holds the layout');
+  assert.equal(store.writableFolder('Resources'), true);
+  assert.equal(store.writableFolder('Resources/raw/2024'), true);
+  assert.equal(store.writableFolder('Experiments'), false);
+  assert.equal(store.writableFolder('Models/iris/1'), false);
+  assert.equal(store.writableFolder('Scratch'), true, 'a folder of the user at the root');
+  assert.equal(store.changeable('Resources'), false, 'layout folders stay');
+  assert.equal(store.changeable('Logs'), false);
+  assert.equal(store.changeable('Scratch'), true);
+  assert.equal(store.changeable('Resources/x.csv'), true);
+  assert.equal(store.changeable('Experiments/42'), false);
+  assert.equal(store.readOnlyReason('Resources/raw'), null);
+  assert.match(store.readOnlyReason('FeatureStore/fg'), /manages FeatureStore\/.*Resources\//);
+  assert.match(store.readOnlyReason(''), /Resources\//);
+});
+
+test('sizes in words, as JupyterLab writes them', () => {
+  assert.equal(store.formatSize(0), '0 B');
+  assert.equal(store.formatSize(1), '1 B');
+  assert.equal(store.formatSize(1023), '1023 B');
+  assert.equal(store.formatSize(1024), '1 KB');
+  assert.equal(store.formatSize(1536), '1.5 KB');
+  assert.equal(store.formatSize(10 * 1024 + 300), '10 KB');
+  assert.equal(store.formatSize(1024 * 1024 - 1), '1 MB', 'no "1024 KB"');
+  assert.equal(store.formatSize(12.4 * 1024 * 1024), '12 MB');
+  assert.equal(store.formatSize(1.25 * 1024 ** 3), '1.3 GB');
+  assert.equal(store.formatSize(3 * 1024 ** 4), '3 TB');
+  assert.equal(store.formatSize(-1), '');
+  assert.equal(store.exactSize(12345), '12,345 bytes');
+  assert.equal(store.exactSize(1), '1 byte');
+  assert.equal(store.progressText(512 * 1024, 2 * 1024 * 1024), '512 KB of 2 MB · 25%');
+  assert.equal(store.progressText(10, 0), '10 B');
+});
+
+test('listings: folders first, then files, names in natural order', () => {
+  const e = (name, dir, size = 0, modified = '2026-01-01T00:00:00Z') => ({ name, dir, size, modified });
+  const entries = [e('file10.csv', false, 5), e('Models', true), e('file2.csv', false, 50), e('a.txt', false, 1, '2026-02-01T00:00:00Z'), e('Experiments', true)];
+  assert.deepEqual(store.sortEntries(entries).map((x) => x.name), ['Experiments', 'Models', 'a.txt', 'file2.csv', 'file10.csv']);
+  assert.deepEqual(store.sortEntries(entries, 'name', false).map((x) => x.name), ['Models', 'Experiments', 'file10.csv', 'file2.csv', 'a.txt']);
+  assert.deepEqual(store.sortEntries(entries, 'size', false).map((x) => x.name), ['Models', 'Experiments', 'file2.csv', 'file10.csv', 'a.txt']);
+  assert.deepEqual(store.sortEntries(entries, 'modified', false).map((x) => x.name).slice(2), ['a.txt', 'file2.csv', 'file10.csv']);
+  assert.equal(entries[0].name, 'file10.csv', 'the input is left as it was');
+});
+
+test('the notebook snippet of an entry is valid Python', () => {
+  assert.equal(store.notebookSnippet('Resources/x.csv', false), 'hops.fs.open("Resources/x.csv")');
+  assert.equal(store.notebookSnippet('/Resources/raw/', true), 'hops.fs.ls("Resources/raw")');
+  assert.equal(store.pythonString('a "quoted" \\ name\n'), '"a \\"quoted\\" \\\\ name\\n"');
+  assert.equal(store.pythonString('tab\there\u0001'), '"tab\\there\\x01"');
+  assert.equal(store.pythonString('ünï'), '"ünï"');
+  assert.equal(store.uniqueName('New Folder', ['a']), 'New Folder');
+  assert.equal(store.uniqueName('New Folder', ['New Folder', 'New Folder 2']), 'New Folder 3');
+  assert.equal(store.storeKind('hdfs://nn:8020/p'), 'HDFS');
+  assert.equal(store.storeKind('/ws/.hops/store'), 'Local directory');
 });
