@@ -2,13 +2,14 @@
 // whose uncaught errors, console errors and failed requests are collected, tagged with the step they happened in,
 // and steps that leave a screenshot of the page behind them in tests/artifacts/web/<prefix>-NN-<step>.png.
 
+import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { chromium } from 'playwright-core';
 
-import { ARTIFACTS, CHROMIUM } from './harness.mjs';
+import { ARTIFACTS, assertAvailable, CHROMIUM, startServer } from './harness.mjs';
 
 export class Browser {
   /** @param {string} prefix names this suite's screenshots */
@@ -100,4 +101,37 @@ export function notebookLocators(browser) {
   const cellCount = () => notebook().locator('.jp-Notebook .jp-Cell').count();
   const outputs = (i) => cell(i).locator('.jp-OutputArea-output');
   return { notebook, cell, cellCount, outputs };
+}
+
+/**
+ * A browser suite's fixture: a fresh hops lab (harness.startServer) and chromium on it. stop() closes both and
+ * fails the suite if the server left kernel processes behind.
+ */
+export class LabSession {
+  /** @param {string} name names the server's workspace and the screenshots */
+  constructor(name) {
+    this.name = name;
+    this.browser = new Browser(name);
+    this.server = null;
+    this.page = null;
+  }
+
+  async start(requirements, { viewport, timeout }) {
+    assertAvailable(...requirements);
+    this.server = await startServer(this.name);
+    this.page = await this.browser.open({ viewport, timeout });
+    return this;
+  }
+
+  async stop() {
+    await this.browser.close(this.server?.token);
+    if (this.server) {
+      const leaked = await this.server.stop();
+      assert.deepEqual(leaked.map((p) => p.argv.join(' ')), [], 'kernel processes still alive after the server stopped');
+    }
+  }
+
+  screenshot = (name, target) => this.browser.screenshot(name, target);
+
+  step = (name, fn) => this.browser.step(name, fn, this.server);
 }

@@ -6,16 +6,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
-import { Browser, notebookLocators } from './browser.mjs';
+import { LabSession, notebookLocators } from './browser.mjs';
 import {
-  assertAvailable,
   chromiumAvailability,
   KIND,
   kernelProcesses,
   serverAvailability,
   skipUnless,
   sleep,
-  startServer,
   waitFor,
 } from './harness.mjs';
 
@@ -34,28 +32,20 @@ const KERNEL_LABEL = 'Python 3 (hops)';
 
 let server;
 let page;
-const browser = new Browser('lab');
+const lab = new LabSession('lab');
+const { browser } = lab;
 
 describe('JupyterLab on hops lab', { skip }, () => {
   before(async () => {
-    assertAvailable(...requirements);
-    server = await startServer('lab');
-    page = await browser.open({ viewport: { width: 1400, height: 900 }, timeout: UI_TIMEOUT });
+    ({ server, page } = await lab.start(requirements, { viewport: { width: 1400, height: 900 }, timeout: UI_TIMEOUT }));
   });
 
-  after(async () => {
-    await browser.close(server?.token);
-    if (server) {
-      const leaked = await server.stop();
-      assert.deepEqual(leaked.map((p) => p.argv.join(' ')), [], 'kernel processes still alive after the server stopped');
-    }
-  });
+  after(() => lab.stop());
 
   // -------------------------------------------------------------------------------------------------------------
   // helpers
 
-  const screenshot = (name, target) => browser.screenshot(name, target);
-  const step = (name, fn) => browser.step(name, fn, server);
+  const { screenshot, step } = lab;
 
   const { notebook, cell, cellCount, outputs } = notebookLocators(browser);
 

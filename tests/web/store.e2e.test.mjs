@@ -12,14 +12,12 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
-import { Browser } from './browser.mjs';
+import { LabSession } from './browser.mjs';
 import {
-  assertAvailable,
   chromiumAvailability,
   KIND,
   serverAvailability,
   skipUnless,
-  startServer,
   waitFor,
 } from './harness.mjs';
 
@@ -41,25 +39,20 @@ const NOTES = Buffer.from('measured in cm\n');
 
 let server;
 let page;
-const browser = new Browser('store');
+const lab = new LabSession('store');
+const { browser } = lab;
 
 describe('the project store in JupyterLab on hops lab', { skip }, () => {
   before(async () => {
-    assertAvailable(...requirements);
-    server = await startServer('store');
-    page = await browser.open({ viewport: { width: 1500, height: 950 }, timeout: UI_TIMEOUT });
+    ({ server, page } = await lab.start(requirements, { viewport: { width: 1500, height: 950 }, timeout: UI_TIMEOUT }));
   });
 
-  after(async () => {
-    await browser.close(server?.token);
-    if (server) await server.stop();
-  });
+  after(() => lab.stop());
 
   // -------------------------------------------------------------------------------------------------------------
   // helpers
 
-  const screenshot = (name, target) => browser.screenshot(name, target);
-  const step = (name, fn) => browser.step(name, fn, server);
+  const { screenshot, step } = lab;
 
   const panel = () => page.locator('#hops-store');
   const rows = () => panel().locator('.hops-StoreEntry');

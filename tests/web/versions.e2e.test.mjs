@@ -8,14 +8,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
-import { Browser, notebookLocators } from './browser.mjs';
+import { LabSession, notebookLocators } from './browser.mjs';
 import {
-  assertAvailable,
   chromiumAvailability,
   KIND,
   serverAvailability,
   skipUnless,
-  startServer,
   waitFor,
 } from './harness.mjs';
 
@@ -42,30 +40,22 @@ const GREEN = [40, 170, 70];
 
 let server;
 let page;
-const browser = new Browser('versions');
+const lab = new LabSession('versions');
+const { browser } = lab;
 /** The commit of each of the three saves, oldest first. */
 const saves = [];
 
 describe('notebook versions in JupyterLab on hops lab', { skip }, () => {
   before(async () => {
-    assertAvailable(...requirements);
-    server = await startServer('versions');
-    page = await browser.open({ viewport: { width: 1500, height: 950 }, timeout: UI_TIMEOUT });
+    ({ server, page } = await lab.start(requirements, { viewport: { width: 1500, height: 950 }, timeout: UI_TIMEOUT }));
   });
 
-  after(async () => {
-    await browser.close(server?.token);
-    if (server) {
-      const leaked = await server.stop();
-      assert.deepEqual(leaked.map((p) => p.argv.join(' ')), [], 'kernel processes still alive after the server stopped');
-    }
-  });
+  after(() => lab.stop());
 
   // -------------------------------------------------------------------------------------------------------------
   // helpers
 
-  const screenshot = (name, target) => browser.screenshot(name, target);
-  const step = (name, fn) => browser.step(name, fn, server);
+  const { screenshot, step } = lab;
 
   const { notebook, cell, cellCount, outputs } = notebookLocators(browser);
   const panel = () => page.locator('#hops-versions');
