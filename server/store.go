@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"mime"
 	"net/http"
 	"path"
@@ -37,24 +36,17 @@ func (p *projectStore) layout(r *http.Request) error {
 	return nil
 }
 
-// storeError maps store errors to statuses; the message names the store path, never a disk path.
+// storeError gives the store's own sentinels their statuses (a bad path 400, a backend that is down
+// 503); httpjson.WriteError maps the io/fs ones (404, 409, 403). Messages name store paths, never
+// disk paths.
 func storeError(err error) error {
-	status := 0
 	switch {
 	case errors.Is(err, store.ErrBadPath):
-		status = http.StatusBadRequest
-	case errors.Is(err, fs.ErrNotExist):
-		status = http.StatusNotFound
-	case errors.Is(err, fs.ErrExist):
-		status = http.StatusConflict
-	case errors.Is(err, fs.ErrPermission):
-		status = http.StatusForbidden
+		return httpjson.Errorf(http.StatusBadRequest, "%s", err.Error())
 	case errors.Is(err, store.ErrUnavailable):
-		status = http.StatusServiceUnavailable
-	default:
-		return err
+		return httpjson.Errorf(http.StatusServiceUnavailable, "%s", err.Error())
 	}
-	return httpjson.Errorf(status, "%s", err.Error())
+	return err
 }
 
 // storeListing is the answer for a directory.

@@ -9,15 +9,14 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/hopsml/hops/internal/testhdfs"
 	"github.com/hopsml/hops/store"
 	storehdfs "github.com/hopsml/hops/store/hdfs"
+	"github.com/hopsml/hops/store/storetest"
 )
 
 func (ts *testServer) storeRequest(t *testing.T, method, p string, body io.Reader, header map[string]string) *http.Response {
@@ -163,20 +162,7 @@ func TestStoreUploadsAndDownloadsStream(t *testing.T) {
 	src := rand.NewChaCha8([32]byte{7})
 	sent := sha256.New()
 	var peak uint64
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		var m runtime.MemStats
-		for {
-			runtime.ReadMemStats(&m)
-			peak = max(peak, m.HeapInuse)
-			select {
-			case <-done:
-				return
-			case <-time.After(20 * time.Millisecond):
-			}
-		}
-	})
+	stop := storetest.SampleHeap(&peak)
 	resp := ts.storeRequest(t, "PUT", "/Resources/big.bin", io.TeeReader(io.LimitReader(src, size), sent), nil)
 	if resp.StatusCode != http.StatusCreated {
 		t.Fatalf("upload: %d %s", resp.StatusCode, readAll(t, resp))
@@ -184,8 +170,7 @@ func TestStoreUploadsAndDownloadsStream(t *testing.T) {
 	resp = ts.storeRequest(t, "GET", "/Resources/big.bin", nil, nil)
 	got := sha256.New()
 	n, err := io.Copy(got, resp.Body)
-	close(done)
-	wg.Wait()
+	stop()
 	if err != nil || n != size || string(got.Sum(nil)) != string(sent.Sum(nil)) {
 		t.Fatalf("downloaded %d of %d bytes, %v", n, size, err)
 	}

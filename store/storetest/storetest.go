@@ -305,7 +305,7 @@ func Run(t *testing.T, fsys store.FS, dir string, opt Options) {
 
 	sub("BigFileInConstantMemory", func(t *testing.T, at func(string) string) {
 		var peak uint64
-		stop := sampleHeap(&peak)
+		stop := SampleHeap(&peak)
 		start := time.Now()
 		w, err := fsys.Create(ctx, at("big.bin"))
 		if err != nil {
@@ -339,8 +339,9 @@ func Run(t *testing.T, fsys store.FS, dir string, opt Options) {
 	})
 }
 
-// sampleHeap records the peak heap in use until the returned stop is called.
-func sampleHeap(peak *uint64) (stop func()) {
+// SampleHeap records in peak the largest heap in use until the returned stop is called: how
+// streaming tests show that nothing was buffered whole.
+func SampleHeap(peak *uint64) (stop func()) {
 	done := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Go(func() {
