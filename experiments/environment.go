@@ -49,12 +49,45 @@ type Environment struct {
 	Cores    int            `json:"cores"`
 	GPU      *gpu.Inventory `json:"gpu,omitempty"`
 	GPUError string         `json:"gpu_error,omitempty"` // why there is no GPU inventory
+	// Variables are the environment variables that change how ML code runs (CUDA_*, OMP_*, PYTHON*,
+	// ...); secrets are never recorded.
+	Variables map[string]string `json:"variables,omitempty"`
+}
+
+// relevantPrefixes name the environment variables a snapshot records.
+var relevantPrefixes = []string{"CUDA_", "NVIDIA_", "NCCL_", "CUBLAS_", "CUDNN_", "TF_", "XLA_", "TORCH", "PYTORCH_",
+	"OMP_", "MKL_", "OPENBLAS_", "PYTHON", "VIRTUAL_ENV", "CONDA_", "LD_LIBRARY_PATH", "HF_", "TRANSFORMERS_",
+	"JAX_", "KERAS_", "MPLBACKEND", "LANG", "LC_ALL", "TZ", "PATH"}
+
+// secretWords mark a variable as a secret whatever its prefix.
+var secretWords = []string{"TOKEN", "SECRET", "PASSWORD", "PASSWD", "KEY", "CREDENTIAL", "AUTH"}
+
+// relevantVariables picks the variables of environ (KEY=value) that a snapshot records.
+func relevantVariables(environ []string) map[string]string {
+	out := map[string]string{}
+	for _, kv := range environ {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok {
+			continue
+		}
+		relevant := false
+		for _, p := range relevantPrefixes {
+			relevant = relevant || strings.HasPrefix(k, p)
+		}
+		for _, w := range secretWords {
+			relevant = relevant && !strings.Contains(strings.ToUpper(k), w)
+		}
+		if relevant {
+			out[k] = v
+		}
+	}
+	return out
 }
 
 // Snapshot captures the environment of the given Python interpreter ("" to skip Python) on this host.
 func Snapshot(ctx context.Context, python string, gpus func() (gpu.Inventory, error)) (Environment, error) {
 	env := Environment{Captured: time.Now().UTC(), Hops: buildinfo.Version, Cores: runtime.NumCPU(),
-		OS: osName(), Kernel: kernelName(), CPU: cpuModel()}
+		OS: osName(), Kernel: kernelName(), CPU: cpuModel(), Variables: relevantVariables(os.Environ())}
 	if inv, err := gpus(); err != nil {
 		env.GPUError = err.Error()
 	} else {

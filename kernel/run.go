@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/hopsml/hops/magics"
@@ -188,7 +189,8 @@ func magicError(ctx context.Context, err error) *cellError {
 
 func (k *Kernel) magicEnv(r *request) *magics.Env {
 	env := k.cfg.MagicEnv
-	env.Out = cellOutput{k: k, r: r}
+	out := cellOutput{k: k, r: r}
+	env.Out, env.Exec = out, out.execSilently
 	env.Protocol = ProtocolVersion
 	k.mu.Lock()
 	env.Engine = k.engineDescription(k.info)
@@ -204,6 +206,36 @@ type cellOutput struct {
 
 func (o cellOutput) Display(data magics.Bundle) error {
 	o.k.publish("display_data", o.r.header, map[string]any{"data": data, "metadata": map[string]any{}, "transient": map[string]any{}})
+	return nil
+}
+
+func (o cellOutput) Show(id string, data magics.Bundle) error {
+	o.k.publish("display_data", o.r.header, map[string]any{"data": data, "metadata": map[string]any{},
+		"transient": map[string]any{"display_id": id}})
+	return nil
+}
+
+func (o cellOutput) Update(id string, data magics.Bundle) error {
+	o.k.publish("update_display_data", o.r.header, map[string]any{"data": data, "metadata": map[string]any{},
+		"transient": map[string]any{"display_id": id}})
+	return nil
+}
+
+func (o cellOutput) Stream(name, text string) error {
+	o.k.publish("stream", o.r.header, map[string]any{"name": name, "text": text})
+	return nil
+}
+
+// execSilently runs code in the engine for a %hops command (setting a variable), without output or
+// history; an exception in it is the command's error.
+func (o cellOutput) execSilently(_ context.Context, code string) error {
+	rep, err := o.k.engineExecute(o.r, 0, code, true, false, false, nil)
+	if err != nil {
+		return err
+	}
+	if rep.Status != "ok" {
+		return fmt.Errorf("%s: %s", rep.Ename, rep.Evalue)
+	}
 	return nil
 }
 

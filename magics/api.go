@@ -1,6 +1,8 @@
 package magics
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -109,3 +111,90 @@ func escapePath(p string) string {
 	}
 	return strings.Join(parts, "/")
 }
+
+// Post sends body as JSON to /api/hops/<p> and decodes the answer into out (when not nil).
+func (c *Client) Post(ctx context.Context, p string, body, out any) error {
+	if c == nil {
+		return errNoServer
+	}
+	b, err := json.Marshal(body)
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.BaseURL+"api/hops/"+escapePath(p), bytes.NewReader(b))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := c.do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if out == nil {
+		_, err = io.Copy(io.Discard, resp.Body)
+		return err
+	}
+	return json.NewDecoder(resp.Body).Decode(out)
+}
+
+// Lines streams /api/hops/<p>, a JSON-lines response, calling fn with each line until the response
+// ends, ctx ends or fn fails. It has no overall timeout: a stream lasts as long as what it follows.
+func (c *Client) Lines(ctx context.Context, p string, q url.Values, fn func([]byte) error) error {
+	if c == nil {
+		return errNoServer
+	}
+	u := c.BaseURL + "api/hops/" + escapePath(p)
+	if len(q) > 0 {
+		u += "?" + q.Encode()
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := c.doWith(&http.Client{Transport: c.HTTP.Transport}, req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 0, 64<<10), 256<<20)
+	for sc.Scan() {
+		if err := fn(sc.Bytes()); err != nil {
+			return err
+		}
+	}
+	return sc.Err()
+}
+
+func (c *Client) do(req *http.Request) (*http.Response, error) { return c.doWith(c.HTTP, req) }
+
+// doWith sends an authenticated request; a 4xx/5xx answer is an error carrying the server's message.
+func (c *Client) doWith(hc *http.Client, req *http.Request) (*http.Response, error) {
+	req.Header.Set("Authorization", "token "+c.Token)
+	resp, err := hc.Do(req)
+	if err != nil {
+		if req.Context().Err() != nil {
+			return nil, req.Context().Err()
+		}
+		return nil, fmt.Errorf("cannot reach hops lab at %s: %w", c.BaseURL, err)
+	}
+	if resp.StatusCode >= 400 {
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		var e struct{ Message string }
+		if json.Unmarshal(body, &e) == nil && e.Message != "" {
+			return nil, &APIError{Status: resp.StatusCode, Msg: e.Message}
+		}
+		return nil, &APIError{Status: resp.StatusCode, Msg: "hops lab answered " + resp.Status}
+	}
+	return resp, nil
+}
+
+// APIError is an answer of hops lab that is not a success; Msg is its message.
+type APIError struct {
+	Status int
+	Msg    string
+}
+
+func (e *APIError) Error() string { return e.Msg }

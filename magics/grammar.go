@@ -76,6 +76,7 @@ type Invocation struct {
 	Command *Command
 	Flags   map[string][]string // by long name; bool flags hold "true"/"false"
 	Args    []string
+	Line    string // the text after %hops or %%hops, as written
 	Body    string // the body of a %%hops cell, "" for a line
 	Cell    bool
 	Env     *Env

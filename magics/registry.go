@@ -14,6 +14,12 @@ type Bundle map[string]any
 // Output is where a running command writes what the user sees.
 type Output interface {
 	Display(data Bundle) error // a display_data message
+	// Show displays data under a display id, so that Update can replace it in place.
+	Show(id string, data Bundle) error
+	// Update replaces what Show displayed under id (update_display_data).
+	Update(id string, data Bundle) error
+	// Stream writes text to the cell's "stdout" or "stderr".
+	Stream(name, text string) error
 }
 
 // Env is what commands may use of the kernel they run in.
@@ -27,6 +33,8 @@ type Env struct {
 	API *Client
 	// KernelID is this kernel's id in hops lab, which finds the notebook it runs for.
 	KernelID string
+	// Exec runs code silently in the engine (to put a result into a variable); nil without one.
+	Exec func(ctx context.Context, code string) error
 }
 
 // FlagKind is the type of a flag's value.
@@ -117,7 +125,7 @@ func NewRegistry(cmds ...*Command) *Registry {
 
 // Standard returns the registry of every command hops ships.
 func Standard() *Registry {
-	return NewRegistry(versionCommand(), envCommand(), versionsCommand(), diffCommand())
+	return NewRegistry(versionCommand(), envCommand(), versionsCommand(), diffCommand(), runCommand(), gpusCommand())
 }
 
 // Names returns the command names in alphabetical order.
@@ -161,6 +169,6 @@ func (r *Registry) Run(ctx context.Context, line, body string, cell bool, env *E
 	if err != nil {
 		return err
 	}
-	inv.Body, inv.Cell, inv.Env = body, cell, env
+	inv.Line, inv.Body, inv.Cell, inv.Env = line, body, cell, env
 	return c.Run(ctx, inv)
 }

@@ -23,6 +23,12 @@ func (r *recorder) Display(data Bundle) error {
 	return nil
 }
 
+func (r *recorder) Show(_ string, data Bundle) error { return r.Display(data) }
+
+func (r *recorder) Update(string, Bundle) error { return nil }
+
+func (r *recorder) Stream(string, string) error { return nil }
+
 // mentions checks that text contains every string of want and none of not.
 func mentions(t *testing.T, what, text string, want, not []string) {
 	t.Helper()

@@ -157,7 +157,8 @@ func (s *Server) handleHopsVersion(w http.ResponseWriter, r *http.Request) {
 // empty and "error" says why, so the UI can show it.
 func (s *Server) handleGPUs(w http.ResponseWriter, r *http.Request) {
 	inv, err := s.gpus()
-	out := map[string]any{"driver": inv.Driver, "cuda": inv.CUDA, "devices": inv.Devices, "error": nil}
+	out := map[string]any{"driver": inv.Driver, "cuda": inv.CUDA, "devices": inv.Devices, "error": nil,
+		"holders": s.gpuHolders()}
 	if inv.Devices == nil {
 		out["devices"] = []gpu.Device{}
 	}

@@ -19,7 +19,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hopsml/hops/executors"
 	"github.com/hopsml/hops/executors/gpu"
+	"github.com/hopsml/hops/experiments"
 	"github.com/hopsml/hops/frontend"
 	"github.com/hopsml/hops/internal/buildinfo"
 	"github.com/hopsml/hops/kernel"
@@ -50,6 +52,8 @@ type Config struct {
 	// Store is the project store, which the caller closes; nil means a local one in the
 	// workspace's .hops/store, which the server opens and closes.
 	Store store.FS
+	// Executor runs the trials of %%hops run; nil means local processes with the host's GPUs.
+	Executor executors.Backend
 }
 
 // Server is a configured hops lab.
@@ -69,6 +73,11 @@ type Server struct {
 	handler     http.Handler
 	listener    net.Listener
 	gpus        func() (gpu.Inventory, error)
+	gpuHost     *gpu.Host // NVML, open while the server runs; nil without a driver or with Config.GPUs
+	gpuErr      error     // why gpuHost is nil
+	gpuAlloc    *gpu.Allocator
+	catalog     *experiments.Catalog
+	experiments *experiments.Service
 	started     time.Time
 
 	configMu sync.Mutex
@@ -97,9 +106,6 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Token == "" {
 		cfg.Token = randomHex(24)
 	}
-	if cfg.GPUs == nil {
-		cfg.GPUs = func() (gpu.Inventory, error) { return gpu.Discover(gpu.System()) }
-	}
 	ln, err := net.Listen("tcp", net.JoinHostPort(cfg.IP, strconv.Itoa(cfg.Port)))
 	if err != nil {
 		return nil, fmt.Errorf("listen on %s:%d: %w (is another server using the port? pass --port)", cfg.IP, cfg.Port, err)
@@ -107,6 +113,16 @@ func New(cfg Config) (*Server, error) {
 	cfg.Port = ln.Addr().(*net.TCPAddr).Port
 	s := &Server{cfg: cfg, log: cfg.Log, listener: ln, gpus: cfg.GPUs, started: time.Now().UTC(),
 		stateDir: filepath.Join(root, ".hops")}
+	if s.gpus == nil {
+		// NVML stays initialized while the server runs: the executor samples the GPUs trials hold.
+		s.gpuHost, s.gpuErr = gpu.Open(gpu.System())
+		s.gpus = func() (gpu.Inventory, error) {
+			if s.gpuHost == nil {
+				return gpu.Inventory{}, s.gpuErr
+			}
+			return s.gpuHost.Inventory()
+		}
+	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	if err := s.setup(); err != nil {
 		ln.Close()
@@ -159,6 +175,9 @@ func (s *Server) setup() error {
 		return err
 	}
 	s.contents = cm
+	if err := s.setupExperiments(); err != nil {
+		return err
+	}
 	labDir := s.cfg.LabDir
 	if labDir == "" {
 		labDir = filepath.Join(pythonPrefix(s.cfg.Python), "share", "jupyter", "lab")
@@ -180,6 +199,7 @@ func (s *Server) setup() error {
 	cm.Register(mux)
 	l.Register(mux)
 	s.routes(mux)
+	s.experimentRoutes(mux)
 	s.handler = refuseUncleanPaths(s.auth.wrap(trimTrailingSlash(mux)))
 	return nil
 }
@@ -305,6 +325,9 @@ func (s *Server) Serve(ctx context.Context) error {
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	s.kernels.shutdownAll()
+	if s.experiments != nil {
+		s.experiments.Close() // running experiments are stopped and recorded as killed
+	}
 	_ = srv.Shutdown(shutdownCtx)
 	s.cleanup()
 	if errors.Is(err, http.ErrServerClosed) {
@@ -322,6 +345,12 @@ func (s *Server) cleanup() {
 	}
 	if s.history != nil && s.history.repo != nil {
 		s.history.repo.Close()
+	}
+	if s.catalog != nil {
+		s.catalog.Close()
+	}
+	if s.gpuHost != nil {
+		s.gpuHost.Close()
 	}
 	if s.ownStore {
 		s.cfg.Store.Close()

@@ -146,19 +146,21 @@ func TestVersionsRefuseBadInputWithAMessage(t *testing.T) {
 	}
 }
 
-// TestAKilledServerKeepsEveryAcknowledgedSave kills hops lab with SIGKILL while four clients save
-// notebooks in a loop: afterwards every save that was answered is in the history of its notebook,
-// every notebook on disk is valid JSON, and git finds the repository sound.
-func TestAKilledServerKeepsEveryAcknowledgedSave(t *testing.T) {
+// startLabProcess runs the hops binary's lab on dir in a process group of its own (so that a test
+// can kill it) and returns it with its URL.
+func startLabProcess(t *testing.T, dir, token string) (*exec.Cmd, string) {
+	t.Helper()
 	py := projectPython(t)
-	dir := t.TempDir()
-	cmd := exec.Command(hopsBinary, "lab", "--dir", dir, "--port", "0", "--token", "crash", "--python", py)
+	cmd := exec.Command(hopsBinary, "lab", "--dir", dir, "--port", "0", "--token", token, "--python", py)
 	stderr, _ := cmd.StderrPipe()
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer cmd.Process.Kill()
+	t.Cleanup(func() {
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		cmd.Wait()
+	})
 	base := make(chan string, 1)
 	go func() {
 		urlPat := regexp.MustCompile(`http://127\.0\.0\.1:\d+/`)
@@ -171,12 +173,21 @@ func TestAKilledServerKeepsEveryAcknowledgedSave(t *testing.T) {
 		}
 		io.Copy(io.Discard, stderr)
 	}()
-	var url string
 	select {
-	case url = <-base:
+	case url := <-base:
+		return cmd, url
 	case <-time.After(30 * time.Second):
 		t.Fatal("hops lab printed no URL")
 	}
+	return nil, ""
+}
+
+// TestAKilledServerKeepsEveryAcknowledgedSave kills hops lab with SIGKILL while four clients save
+// notebooks in a loop: afterwards every save that was answered is in the history of its notebook,
+// every notebook on disk is valid JSON, and git finds the repository sound.
+func TestAKilledServerKeepsEveryAcknowledgedSave(t *testing.T) {
+	dir := t.TempDir()
+	cmd, url := startLabProcess(t, dir, "crash")
 
 	ctx, stop := context.WithCancel(context.Background())
 	var mu sync.Mutex

@@ -1,9 +1,13 @@
 """Shared fixtures: the hops kernelspec installed in a private Jupyter path for the whole test run."""
+import contextlib
 import json
 import os
 import pathlib
+import re
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -53,3 +57,37 @@ def run(kc, code, timeout=60, **kw):
     reply = kc.execute_interactive(code, output_hook=lambda m: out.append((m["msg_type"], m["content"])),
                                    timeout=timeout, **kw)
     return reply["content"], out
+
+
+@contextlib.contextmanager
+def running_hops_lab(workspace):
+    """Runs hops lab on workspace (a fresh directory) and yields its URL; the token is "sdk"."""
+    log = open(workspace / "lab.log", "w+")
+    proc = subprocess.Popen([str(HOPS), "lab", "--dir", str(workspace), "--port", "0", "--token", "sdk",
+                             "--python", sys.executable], stdout=log, stderr=log, start_new_session=True)
+    try:
+        url = None
+        for _ in range(300):
+            log.seek(0)
+            m = re.search(r"http://127\.0\.0\.1:\d+/", log.read())
+            if m:
+                url = m.group(0)
+                break
+            if proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        assert url, f"hops lab printed no URL:\n{(workspace / 'lab.log').read_text()}"
+        yield url
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=20)
+        log.close()
+
+
+@pytest.fixture
+def hops_lab(tmp_path, monkeypatch):
+    """A running hops lab on a fresh workspace; HOPS_SERVER_URL and HOPS_TOKEN point at it, as in its kernels."""
+    with running_hops_lab(tmp_path) as url:
+        monkeypatch.setenv("HOPS_SERVER_URL", url)
+        monkeypatch.setenv("HOPS_TOKEN", "sdk")
+        yield tmp_path

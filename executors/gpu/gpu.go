@@ -1,11 +1,15 @@
-// Package gpu discovers the NVIDIA GPUs of this host through NVML (github.com/NVIDIA/go-nvml): model,
-// memory, utilization, driver and CUDA versions. It takes an nvml.Interface so that tests run against
-// go-nvml's mock servers and hosts without a driver get ErrNoDriver instead of a crash.
+// Package gpu owns the NVIDIA GPUs of this host for the local executor. It discovers them through NVML
+// (github.com/NVIDIA/go-nvml): model, memory, utilization, driver and CUDA versions (Discover, or Open a
+// Host that stays initialized for the life of a server); it samples the utilization and memory of given
+// GPUs (Host.Sample, Monitor); and it allocates whole GPUs to trials by index (Allocator), so that each
+// trial gets its own CUDA_VISIBLE_DEVICES and waits in line while none are free.
+//
+// Everything takes an nvml.Interface so that tests run against go-nvml's mock servers and hosts without
+// a driver get ErrNoDriver instead of a crash.
 package gpu
 
 import (
 	"errors"
-	"fmt"
 
 	"github.com/NVIDIA/go-nvml/pkg/nvml"
 )
@@ -30,44 +34,16 @@ type Inventory struct {
 	Devices []Device `json:"devices"`
 }
 
-// System returns the host's NVML library (loaded lazily by Discover).
+// System returns the host's NVML library (loaded lazily by Discover and Open).
 func System() nvml.Interface { return nvml.New() }
 
 // Discover initializes NVML, reads every device and shuts NVML down again.
+// A server that reads the GPUs repeatedly should Open a Host once instead.
 func Discover(lib nvml.Interface) (Inventory, error) {
-	if ret := lib.Init(); ret != nvml.SUCCESS {
-		if ret == nvml.ERROR_LIBRARY_NOT_FOUND || ret == nvml.ERROR_DRIVER_NOT_LOADED {
-			return Inventory{}, ErrNoDriver
-		}
-		return Inventory{}, fmt.Errorf("initialize NVML: %s", lib.ErrorString(ret))
+	h, err := Open(lib)
+	if err != nil {
+		return Inventory{}, err
 	}
-	defer lib.Shutdown()
-	var inv Inventory
-	if v, ret := lib.SystemGetDriverVersion(); ret == nvml.SUCCESS {
-		inv.Driver = v
-	}
-	if v, ret := lib.SystemGetCudaDriverVersion(); ret == nvml.SUCCESS {
-		inv.CUDA = fmt.Sprintf("%d.%d", v/1000, v%1000/10)
-	}
-	n, ret := lib.DeviceGetCount()
-	if ret != nvml.SUCCESS {
-		return inv, fmt.Errorf("count GPUs: %s", lib.ErrorString(ret))
-	}
-	for i := 0; i < n; i++ {
-		d, ret := lib.DeviceGetHandleByIndex(i)
-		if ret != nvml.SUCCESS {
-			return inv, fmt.Errorf("GPU %d: %s", i, lib.ErrorString(ret))
-		}
-		dev := Device{Index: i}
-		dev.Name, _ = d.GetName()
-		dev.UUID, _ = d.GetUUID()
-		if m, ret := d.GetMemoryInfo(); ret == nvml.SUCCESS {
-			dev.MemoryTotal, dev.MemoryUsed = m.Total, m.Used
-		}
-		if u, ret := d.GetUtilizationRates(); ret == nvml.SUCCESS {
-			dev.UtilizationGPU = u.Gpu
-		}
-		inv.Devices = append(inv.Devices, dev)
-	}
-	return inv, nil
+	defer h.Close()
+	return h.Inventory()
 }

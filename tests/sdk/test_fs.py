@@ -13,33 +13,6 @@ import hops
 from conftest import HOPS
 
 
-@pytest.fixture
-def hops_lab(tmp_path, monkeypatch):
-    """A running hops lab on a fresh workspace; HOPS_SERVER_URL and HOPS_TOKEN point at it, as in its kernels."""
-    log = open(tmp_path / "lab.log", "w+")
-    proc = subprocess.Popen([str(HOPS), "lab", "--dir", str(tmp_path), "--port", "0", "--token", "sdk",
-                             "--python", sys.executable], stdout=log, stderr=log, start_new_session=True)
-    try:
-        url = None
-        for _ in range(300):
-            log.seek(0)
-            m = re.search(r"http://127\.0\.0\.1:\d+/", log.read())
-            if m:
-                url = m.group(0)
-                break
-            if proc.poll() is not None:
-                break
-            time.sleep(0.05)
-        assert url, f"hops lab printed no URL:\n{(tmp_path / 'lab.log').read_text()}"
-        monkeypatch.setenv("HOPS_SERVER_URL", url)
-        monkeypatch.setenv("HOPS_TOKEN", "sdk")
-        yield tmp_path
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=20)
-        log.close()
-
-
 def test_pandas_reads_a_csv_from_the_store(hops_lab, tmp_path):
     local = tmp_path / "iris.csv"
     local.write_text("sepal,petal\n5.1,1.4\n4.9,1.3\n")
