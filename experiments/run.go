@@ -48,10 +48,17 @@ func (r *run) stopByUser() {
 // execute runs the plan's trials batch by batch, at most Executors at a time, then closes the record.
 func (r *run) execute(ctx context.Context) {
 	storeCtx := context.WithoutCancel(ctx)
-	r.s.writeRecord(storeCtx, r.e)
-	_ = r.s.putFile(storeCtx, r.e.Location+"/program.py", []byte(r.e.Code))
-
 	var bg sync.WaitGroup
+	// The record's first files go to the store beside the first trials, not before them.
+	bg.Add(1)
+	go func() {
+		defer bg.Done()
+		r.mu.Lock()
+		first := r.snapshotLocked()
+		r.mu.Unlock()
+		r.s.writeRecord(storeCtx, first)
+		_ = r.s.putFile(storeCtx, r.e.Location+"/program.py", []byte(r.e.Code))
+	}()
 	bg.Add(1)
 	go func() { defer bg.Done(); r.snapshot(ctx) }()
 	flushCtx, stopFlush := context.WithCancel(storeCtx)
@@ -326,7 +333,10 @@ func (tr *trialRun) run(ctx context.Context) {
 		return
 	}
 	params, _ := json.Marshal(tr.t.Params)
-	_ = tr.r.s.putFile(storeCtx, tr.storeDir()+"/params.json", params)
+	if err := os.WriteFile(filepath.Join(dir, "params.json"), params, 0o644); err != nil {
+		tr.end(storeCtx, executors.Result{}, err)
+		return
+	}
 	task := executors.Task{
 		Label:   tr.r.e.ID + "/" + tr.t.ID,
 		Program: tr.r.program(),
@@ -558,11 +568,11 @@ func (tr *trialRun) end(ctx context.Context, res executors.Result, runErr error)
 	}
 }
 
-// uploadTrialFiles copies a trial's local files (its log, its TensorBoard logdir) to the store.
+// uploadTrialFiles copies a trial's local files (parameters, log, TensorBoard logdir) to the store.
 func (s *Service) uploadTrialFiles(ctx context.Context, e *Experiment, t *Trial) {
 	dir := filepath.Join(s.cfg.Scratch, e.ID, t.ID)
 	target := e.Location + "/" + t.ID
-	for _, name := range []string{"output.log", "tensorboard"} {
+	for _, name := range []string{"params.json", "output.log", "tensorboard"} {
 		local := filepath.Join(dir, name)
 		if _, err := os.Stat(local); err != nil {
 			continue

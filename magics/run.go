@@ -100,7 +100,9 @@ func runExperiment(ctx context.Context, inv *Invocation) error {
 	}
 	v := newRunView(&e, inv.Env.Out)
 	v.show()
+	stopTicks := v.tickWhileRunning()
 	final, err := follow(ctx, inv.Env.API, e.ID, v)
+	stopTicks()
 	v.flushOutput()
 	if final == nil {
 		return err
@@ -191,6 +193,30 @@ func newRunView(e *experiments.Experiment, out Output) *runView {
 
 func (v *runView) show() { _ = v.out.Show(v.displayID, v.table(time.Now(), false)) }
 
+// tickWhileRunning sends what the throttle held back (output of a burst, the table after a change)
+// once a quiet period has passed, until the returned function is called.
+func (v *runView) tickWhileRunning() (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		tick := time.NewTicker(outputEvery)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case now := <-tick.C:
+				v.mu.Lock()
+				v.throttled(now)
+				v.mu.Unlock()
+			}
+		}
+	}()
+	return func() { close(done); wg.Wait() }
+}
+
 func (v *runView) event(ev experiments.Event) {
 	now := time.Now()
 	v.mu.Lock()
@@ -210,6 +236,11 @@ func (v *runView) event(ev experiments.Event) {
 		}
 		fmt.Fprintf(b, "[%s] %s\n", ev.TrialID, ev.Text)
 	}
+	v.throttled(now)
+}
+
+// throttled sends buffered output and redraws a changed table, each at most at its rate.
+func (v *runView) throttled(now time.Time) {
 	if now.Sub(v.flushAt) >= outputEvery || v.outputSize() > 64<<10 {
 		v.flushOutputLocked()
 		v.flushAt = now
@@ -440,7 +471,9 @@ func plotExperiment(e *experiments.Experiment) Bundle {
 			},
 		},
 	})
-	spec := map[string]any{"$schema": "https://vega.github.io/schema/vega-lite/v5.json", "vconcat": views}
+	// The views color different things (best or not, trial): concatenated views share scales unless told.
+	spec := map[string]any{"$schema": "https://vega.github.io/schema/vega-lite/v5.json", "vconcat": views,
+		"resolve": map[string]any{"scale": map[string]any{"color": "independent"}}}
 	return Bundle{"application/vnd.vegalite.v5+json": spec,
 		"text/plain": fmt.Sprintf("<plot of %s over %d trials and the timelines of %d metric(s)>", metric, len(e.Trials), len(metricSet))}
 }
