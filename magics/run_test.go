@@ -1,0 +1,78 @@
+package magics
+
+import (
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hopsml/hops/experiments"
+	"github.com/hopsml/hops/experiments/search"
+)
+
+// cellRecorder keeps every message a run shows, in order.
+type cellRecorder struct {
+	mu   sync.Mutex
+	msgs []string
+}
+
+func (c *cellRecorder) add(s string) error { c.mu.Lock(); c.msgs = append(c.msgs, s); c.mu.Unlock(); return nil }
+func (c *cellRecorder) Display(b Bundle) error {
+	return c.add("display " + b["text/plain"].(string))
+}
+func (c *cellRecorder) Show(id string, b Bundle) error   { return c.add("show " + id) }
+func (c *cellRecorder) Update(id string, b Bundle) error { return c.add("update " + b["text/plain"].(string)) }
+func (c *cellRecorder) Stream(name, text string) error   { return c.add(name + " " + text) }
+func (c *cellRecorder) all() string                      { c.mu.Lock(); defer c.mu.Unlock(); return strings.Join(c.msgs, "\n") }
+
+func TestARunViewSendsWhatAQuietTrialPrintedWithoutWaitingForTheNextEvent(t *testing.T) {
+	out := &cellRecorder{}
+	v := newRunView(&experiments.Experiment{ID: "e1", Name: "demo", TrialsTotal: 1, Started: time.Now()}, out)
+	stop := v.tickWhileRunning()
+	defer stop()
+	v.event(experiments.Event{Kind: "trial", Trial: &experiments.Trial{ID: "t0", State: experiments.Running, Params: search.Params{"lr": 0.1}}})
+	v.event(experiments.Event{Kind: "output", TrialID: "t0", Stream: "stdout", Text: "first"})
+	v.event(experiments.Event{Kind: "output", TrialID: "t0", Stream: "stdout", Text: "sleeping"})
+	deadline := time.Now().Add(2 * time.Second)
+	for !strings.Contains(out.all(), "[t0] sleeping") || !strings.Contains(out.all(), "t0 lr=0.1") {
+		if time.Now().After(deadline) {
+			t.Fatalf("after a quiet second the cell shows:\n%s", out.all())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestTheSummaryNamesTheBestTrialTheNoteAndFailedTrials(t *testing.T) {
+	start := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	e := &experiments.Experiment{ID: "e1", State: experiments.Finished, Started: start, Ended: start.Add(1500 * time.Millisecond),
+		Objective: &search.Objective{Metric: "acc", Direction: search.Max}, Best: "t1", Note: "1 of 2 trials failed",
+		Location: "Experiments/e1", Commit: "0123456789abcdef", CodeChanged: true,
+		Trials: []*experiments.Trial{
+			{ID: "t0", State: experiments.Failed, Params: search.Params{"lr": 0.5}, Error: "ValueError: boom", Traceback: "<script>"},
+			{ID: "t1", State: experiments.Finished, Params: search.Params{"lr": 0.1}, Metrics: map[string]float64{"acc": 0.93}},
+		}}
+	b := summary(e)
+	text, html := b["text/plain"].(string), b["text/html"].(string)
+	for _, want := range []string{"finished in 1.5s", "Best: t1 (lr=0.1) with acc = 0.93 (max)", "Note: 1 of 2 trials failed",
+		"t0 failed: ValueError: boom", "0123456, the cell differs from it (unsaved edits)"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("summary lacks %q:\n%s", want, text)
+		}
+	}
+	if strings.Contains(html, "<script>") {
+		t.Error("a traceback is not escaped in the HTML summary")
+	}
+}
+
+func TestDataFrameCodeKeepsParamsThenMetricsThenStateAndDuration(t *testing.T) {
+	e := &experiments.Experiment{ID: "e1", Trials: []*experiments.Trial{
+		{ID: "t0", State: experiments.Finished, Params: search.Params{"b": int64(2), "a": "x'''y"}, Metrics: map[string]float64{"loss": 1}},
+	}}
+	code := dataFrameCode("res", e)
+	if !strings.Contains(code, `columns=_hops_json.loads("[\"trial\",\"a\",\"b\",\"loss\",\"state\",\"duration_s\"]")`) {
+		t.Errorf("columns:\n%s", code)
+	}
+	if strings.Contains(code, "x'''y") {
+		t.Error("record text reaches the Python source unencoded")
+	}
+}
