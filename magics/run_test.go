@@ -16,14 +16,25 @@ type cellRecorder struct {
 	msgs []string
 }
 
-func (c *cellRecorder) add(s string) error { c.mu.Lock(); c.msgs = append(c.msgs, s); c.mu.Unlock(); return nil }
+func (c *cellRecorder) add(s string) error {
+	c.mu.Lock()
+	c.msgs = append(c.msgs, s)
+	c.mu.Unlock()
+	return nil
+}
 func (c *cellRecorder) Display(b Bundle) error {
 	return c.add("display " + b["text/plain"].(string))
 }
-func (c *cellRecorder) Show(id string, b Bundle) error   { return c.add("show " + id) }
-func (c *cellRecorder) Update(id string, b Bundle) error { return c.add("update " + b["text/plain"].(string)) }
-func (c *cellRecorder) Stream(name, text string) error   { return c.add(name + " " + text) }
-func (c *cellRecorder) all() string                      { c.mu.Lock(); defer c.mu.Unlock(); return strings.Join(c.msgs, "\n") }
+func (c *cellRecorder) Show(id string, b Bundle) error { return c.add("show " + id) }
+func (c *cellRecorder) Update(id string, b Bundle) error {
+	return c.add("update " + b["text/plain"].(string))
+}
+func (c *cellRecorder) Stream(name, text string) error { return c.add(name + " " + text) }
+func (c *cellRecorder) all() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return strings.Join(c.msgs, "\n")
+}
 
 func TestARunViewSendsWhatAQuietTrialPrintedWithoutWaitingForTheNextEvent(t *testing.T) {
 	out := &cellRecorder{}
