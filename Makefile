@@ -17,7 +17,7 @@ FE_SOURCES   := $(wildcard $(FE)/src/*.ts $(FE)/style/*.css) $(FE)/package.json 
 FE_BUILT     := $(FE)/labextension/@hopsml/hops/package.json
 HDFS_JARS    := .cache/hdfs/lib
 
-.PHONY: run test lint gotest fuzz pytest bench venv build kernelspec clean chromium webtest frontend fetest hdfs-jars
+.PHONY: run test lint gotest fuzz pytest bench venv build kernelspec clean chromium webtest frontend fetest hdfs-jars bench-deps
 
 ## run: set up everything, then serve JupyterLab with hops lab on the demo workspace (Ctrl-C stops it).
 ## The example notebooks are copied in once; edits to them are kept on later runs.
@@ -118,12 +118,22 @@ webtest: build venv chromium $(WEB)/node_modules/.package-lock.json
 	node --test --test-concurrency=1 --test-force-exit --test-reporter=spec $(WEB)/*.test.mjs
 
 ## bench: hops kernel vs ipykernel launched directly, hops lab vs jupyter_server, notebook history vs the git
-## CLI and nbdime, the project store on HDFS vs the Hadoop shell (numbers go in the issue notes).
-bench: build venv hdfs-jars
+## CLI and nbdime, the project store on HDFS vs the Hadoop shell, %%hops run vs python -c pass and Ray Tune
+## (numbers go in the issue notes).
+bench: build venv hdfs-jars bench-deps
 	$(PY) bench/kernel_bench.py
 	$(PY) bench/server_bench.py
 	go run ./bench/versioning -python $(PY) -json bench/results/versioning-$$(date +%Y%m%d-%H%M%S).json
 	go run ./bench/store -json bench/results/store-$$(date +%Y%m%d-%H%M%S).json
+	$(PY) bench/experiments_bench.py
+
+## bench-deps: the benchmarks' peers that are not part of the project (Ray Tune), in a venv of their own.
+BENCH_VENV := .venv-bench
+bench-deps: $(BENCH_VENV)/.installed
+$(BENCH_VENV)/.installed: bench/requirements.txt
+	python3 -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r bench/requirements.txt
+	touch $@
 
 clean:
-	rm -rf bin $(VENV) .tools $(DEMO) $(FE)/node_modules $(FE)/lib $(FE)/labextension/@hopsml .cache
+	rm -rf bin $(VENV) .venv-bench .tools $(DEMO) $(FE)/node_modules $(FE)/lib $(FE)/labextension/@hopsml .cache

@@ -53,3 +53,24 @@ func TestSnapshotOfAMissingInterpreterSaysWhich(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+func TestASnapshotterProbesPythonAgainOnlyAfterAnInstall(t *testing.T) {
+	python, err := exec.LookPath("python3")
+	if err != nil {
+		t.Fatal("python3 is needed to snapshot a Python environment")
+	}
+	s := &Snapshotter{Python: python, GPUs: noDriver}
+	first, err := s.Snapshot(context.Background())
+	if err != nil || first.Python == nil {
+		t.Fatal(err)
+	}
+	second, _ := s.Snapshot(context.Background())
+	if second.Python != first.Python {
+		t.Error("nothing was installed, yet Python was probed again")
+	}
+	s.stamp = "before an install" // what a pip install does to site-packages' modification time
+	third, _ := s.Snapshot(context.Background())
+	if third.Python == first.Python || len(third.Python.Packages) != len(first.Python.Packages) {
+		t.Error("after an install the snapshot was not taken again")
+	}
+}

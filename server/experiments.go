@@ -58,9 +58,7 @@ func (s *Server) setupExperiments() error {
 		Scratch:   filepath.Join(s.stateDir, "runs"),
 		TrialEnv: []string{"PYTHONPATH=" + pythonPath, "HOPS_SERVER_URL=" + s.baseURL(), "HOPS_TOKEN=" + s.cfg.Token,
 			"MPLBACKEND=Agg"},
-		Snapshot: func(ctx context.Context) (experiments.Environment, error) {
-			return experiments.Snapshot(ctx, s.cfg.Python, s.gpus)
-		},
+		Snapshot: (&experiments.Snapshotter{Python: s.cfg.Python, GPUs: s.gpus}).Snapshot,
 		Log: s.log,
 	})
 	if err != nil {

@@ -1,16 +1,10 @@
 """hops.fs, the SDK's project store, against a real `hops lab` (its default local store)."""
 import os
-import re
-import signal
-import subprocess
-import sys
-import time
 
 import pandas
 import pytest
 
 import hops
-from conftest import HOPS
 
 
 def test_pandas_reads_a_csv_from_the_store(hops_lab, tmp_path):
