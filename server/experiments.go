@@ -59,7 +59,7 @@ func (s *Server) setupExperiments() error {
 		TrialEnv: []string{"PYTHONPATH=" + pythonPath, "HOPS_SERVER_URL=" + s.baseURL(), "HOPS_TOKEN=" + s.cfg.Token,
 			"MPLBACKEND=Agg"},
 		Snapshot: (&experiments.Snapshotter{Python: s.cfg.Python, GPUs: s.gpus}).Snapshot,
-		Log: s.log,
+		Log:      s.log,
 	})
 	if err != nil {
 		return err
