@@ -30,7 +30,7 @@ run: build venv
 test: build venv lint gotest fetest fuzz pytest webtest
 
 build: bin/hops
-bin/hops: $(GO_SOURCES) experiments/probe.py $(FE_BUILT)
+bin/hops: $(GO_SOURCES) experiments/probe.py $(wildcard python/hops/*.py) $(FE_BUILT)
 	CGO_ENABLED=1 go build -ldflags '$(LDFLAGS)' -o $@ ./cmd/hops
 
 ## frontend: the JupyterLab extension (frontend/: TypeScript), built into the prebuilt labextension that
