@@ -58,8 +58,9 @@ type Experiment struct {
 	Timeout     Duration          `json:"timeout,omitzero"`
 	TrialsTotal int               `json:"trials_total"`
 	Trials      []*Trial          `json:"trials"`
-	// Best is the id of the best trial by the objective; "" without one.
-	Best string `json:"best,omitempty"`
+	// Best is the id of the best trial by the objective, BestValue its value; "" and nil without one.
+	Best      string   `json:"best,omitempty"`
+	BestValue *float64 `json:"best_value,omitempty"`
 
 	// Location is where the record lives on the project store: Experiments/<id>.
 	Location    string       `json:"location"`

@@ -211,7 +211,8 @@ func (r *run) finish(storeCtx, ctx context.Context) {
 	if o := e.Objective; o != nil {
 		best := bestTrial(e.Trials, *o)
 		if best != nil {
-			e.Best = best.ID
+			v := best.Metrics[o.Metric]
+			e.Best, e.BestValue = best.ID, &v
 		} else if ended > 0 {
 			notes = append(notes, fmt.Sprintf("no trial logged the metric to optimize, %q: log it with hops.log(%s=...)", o.Metric, o.Metric))
 		}

@@ -6,7 +6,7 @@ import (
 )
 
 func TestComplete(t *testing.T) {
-	all := []string{"diff", "env", "gpus", "help", "run", "version", "versions"}
+	all := []string{"diff", "env", "experiments", "gpus", "help", "run", "version", "versions"}
 	for _, tc := range []struct {
 		line       string
 		pos        int // -1: the end of the line
@@ -25,7 +25,7 @@ func TestComplete(t *testing.T) {
 		{"%hops ve", -1, []string{"version", "versions"}, 6, 8, true},
 		{"%hops versi", -1, []string{"version", "versions"}, 6, 11, true},
 		{"%hops d", -1, []string{"diff"}, 6, 7, true},
-		{"%hops e", -1, []string{"env"}, 6, 7, true},
+		{"%hops en", -1, []string{"env"}, 6, 8, true},
 		{"%hops x", -1, nil, 6, 7, true},
 		{"%%hops ver", -1, []string{"version", "versions"}, 7, 10, true},
 		{"%hops ve rest of the line", 8, []string{"version", "versions"}, 6, 8, true},
@@ -40,7 +40,7 @@ func TestComplete(t *testing.T) {
 		{"%hops diff --i", -1, []string{"--ignore-execution-counts", "--ignore-outputs"}, 11, 14, true},
 		{"%hops nosuch --", -1, nil, 13, 15, true},
 		// Commands after help.
-		{"%hops help e", -1, []string{"env"}, 11, 12, true},
+		{"%hops help e", -1, []string{"env", "experiments"}, 11, 12, true},
 		{"%hops help ", -1, all, 11, 11, true},
 		{"%hops help env ", -1, nil, 15, 15, true},
 		{"%hops env ", -1, nil, 10, 10, true},

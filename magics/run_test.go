@@ -1,11 +1,14 @@
 package magics
 
 import (
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/hopsml/hops/executors/gpu"
 	"github.com/hopsml/hops/experiments"
 	"github.com/hopsml/hops/experiments/search"
 )
@@ -85,5 +88,41 @@ func TestDataFrameCodeKeepsParamsThenMetricsThenStateAndDuration(t *testing.T) {
 	}
 	if strings.Contains(code, "x'''y") {
 		t.Error("record text reaches the Python source unencoded")
+	}
+}
+
+func TestEnvironmentDiffNamesPythonPackagesAndGPUsThatChanged(t *testing.T) {
+	a := &experiments.Environment{OS: "Debian 12", Python: &experiments.Python{Version: "3.11.7",
+		Packages: []experiments.Package{{Name: "numpy", Version: "2.0"}, {Name: "torch", Version: "2.1.0"}, {Name: "six", Version: "1.16"}}}}
+	b := &experiments.Environment{OS: "Debian 12", Python: &experiments.Python{Version: "3.11.9",
+		Packages: []experiments.Package{{Name: "NumPy", Version: "2.0"}, {Name: "torch", Version: "2.2.0"}, {Name: "tqdm", Version: "4.66"}}},
+		GPU: &gpu.Inventory{Driver: "550", CUDA: "12.4", Devices: []gpu.Device{{Name: "H100"}}}}
+	got := strings.Join(EnvironmentDiff(a, b), "\n")
+	want := "Python 3.11.7 -> 3.11.9\npackage six 1.16 removed\npackage torch 2.1.0 -> 2.2.0\npackage tqdm 4.66 added\nGPUs none -> 1× H100 (driver 550, CUDA 12.4)"
+	if got != want {
+		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+	if d := EnvironmentDiff(a, a); len(d) != 0 {
+		t.Errorf("an environment differs from itself: %v", d)
+	}
+}
+
+func TestCompareRunsPutsParamsAndBestMetricsSideBySide(t *testing.T) {
+	env := &experiments.Environment{Python: &experiments.Python{Version: "3.11.7"}}
+	run := func(id string, lrs ...float64) *experiments.Experiment {
+		e := &experiments.Experiment{ID: id, Name: "n" + id, State: experiments.Finished, Method: search.Grid, TrialsTotal: len(lrs),
+			Best: "t1", Environment: env}
+		for i, lr := range lrs {
+			e.Trials = append(e.Trials, &experiments.Trial{ID: "t" + strconv.Itoa(i), State: experiments.Finished,
+				Params: search.Params{"lr": lr}, Metrics: map[string]float64{"acc": lr * 10}})
+		}
+		return e
+	}
+	got := compareRuns([]*experiments.Experiment{run("A", 0.1, 0.2), run("B", 0.3, 0.4)})["text/plain"].(string)
+	got = regexp.MustCompile(` {2,}`).ReplaceAllString(got, " | ")
+	for _, want := range []string{"param lr | 0.1, 0.2 | 0.3, 0.4", "best trial's acc | 2 | 4", "environment: the same in every run"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("comparison lacks %q:\n%s", want, got)
+		}
 	}
 }

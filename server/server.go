@@ -295,6 +295,9 @@ func labextensionDirs(python string) []string {
 // URL is the address to open, token included.
 func (s *Server) URL() string { return s.baseURL() + "lab?token=" + s.cfg.Token }
 
+// BaseURL is the server's root URL, e.g. http://127.0.0.1:8888/.
+func (s *Server) BaseURL() string { return s.baseURL() }
+
 func (s *Server) baseURL() string {
 	host := s.cfg.IP
 	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {

@@ -40,6 +40,8 @@ Usage:
                                run the hops Jupyter kernel (frontends start it from its kernelspec)
   hops kernelspec install [--user | --prefix DIR] [--name NAME] [--python PATH] [--engine NAME]
                                install the "Python 3 (hops)" kernelspec
+  hops exp list [--name N] [--limit N] | show ID | compare ID ID... [--dir DIR | --url URL --token T]
+                               browse the experiments of a running hops lab (found through DIR/.hops/server.json)
   hops version                 print the version
 
 Run "hops COMMAND -h" for the flags of a command.
@@ -66,6 +68,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return runKernel(args[1:], stderr)
 	case "kernelspec":
 		return runKernelspec(args[1:], stdout, stderr)
+	case "exp":
+		return runExp(args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, buildinfo.String())
 		return nil
@@ -125,6 +129,10 @@ func runLab(args []string, stderr io.Writer) error {
 		return err
 	}
 	abs, _ := filepath.Abs(*dir)
+	if err := writeServerInfo(abs, srv.BaseURL(), srv.Token()); err != nil {
+		log.Warn("hops exp will not find this server by its workspace", "err", err)
+	}
+	defer os.Remove(serverInfoPath(abs))
 	fmt.Fprintf(stderr, "\nhops lab %s is serving %s\n\n    %s\n\nOpen the URL above in a browser. Ctrl-C stops the server and its kernels.\n\n",
 		buildinfo.Version, abs, srv.URL())
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)

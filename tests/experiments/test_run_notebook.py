@@ -80,7 +80,8 @@ def executed(tmp_path_factory):
 
 
 def execute(url, ws):
-    cells = [GRID, CHECK_GRID, FAILING, SLEEPY, *[b[0] for b in BAD.values()], UNLOGGED, "%hops gpus"]
+    cells = [GRID, CHECK_GRID, FAILING, SLEEPY, *[b[0] for b in BAD.values()], UNLOGGED, "%hops gpus",
+             "%hops experiments list --name grid", "%hops experiments compare onlyone"]
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
     nb.metadata["kernelspec"] = {"name": "hops", "display_name": "Python 3 (hops)", "language": "python"}
     api(url, "api/contents/train.ipynb", "PUT", {"type": "notebook", "format": "json", "content": nb})
@@ -187,6 +188,17 @@ def test_a_metric_to_optimize_that_no_trial_logs_is_noted_in_the_summary(execute
 
 
 def test_hops_gpus_says_there_is_no_gpu_here(executed):
-    cell = executed["nb"].cells[-1]
+    cell = executed["nb"].cells[-3]
     assert not errors_of(cell)
     assert "Trials run with --gpus 0" in displays_of(cell)[0].data["text/plain"] or "GPU 0" in displays_of(cell)[0].data["text/plain"]
+
+
+def test_hops_experiments_lists_runs_and_refuses_to_compare_one(executed):
+    listing = executed["nb"].cells[-2]
+    assert not errors_of(listing)
+    text = displays_of(listing)[0].data["text/plain"]
+    grid = executed["runs"]["grid"]
+    assert text.startswith("1 experiment(s), newest first") and grid["id"] in text and "acc=19.2 (t5)" in text
+    assert "train.ipynb@" + grid["commit"][:7] in text
+    errs = errors_of(executed["nb"].cells[-1])
+    assert [e.ename for e in errs] == ["UsageError"] and "two or more experiment ids, got 1" in errs[0].evalue
