@@ -30,7 +30,8 @@ CREATE TABLE IF NOT EXISTS experiments (
 	started INTEGER NOT NULL,
 	state TEXT NOT NULL,
 	notebook TEXT NOT NULL,
-	record TEXT NOT NULL
+	record TEXT NOT NULL,
+	detail TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS experiments_started ON experiments(started DESC, id DESC);
 CREATE INDEX IF NOT EXISTS experiments_name ON experiments(name, started DESC);
@@ -77,6 +78,14 @@ func OpenCatalog(path string) (*Catalog, error) {
 		db.Close()
 		return nil, fmt.Errorf("open experiment catalog %s: %w", path, err)
 	}
+	// Catalogs from before records were split into summary and detail get the detail column.
+	var hasDetail int
+	if err := db.QueryRow(`SELECT count(*) FROM pragma_table_info('experiments') WHERE name = 'detail'`).Scan(&hasDetail); err == nil && hasDetail == 0 {
+		if _, err := db.Exec(`ALTER TABLE experiments ADD COLUMN detail TEXT NOT NULL DEFAULT ''`); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("upgrade experiment catalog %s: %w", path, err)
+		}
+	}
 	return &Catalog{db: db}, nil
 }
 
@@ -122,16 +131,28 @@ func (c *Catalog) SaveTrial(ctx context.Context, e *Experiment, t *Trial) error 
 	})
 }
 
+// detail is the part of a record that listings leave out: the code and the environment snapshot
+// (a hundred packages make it most of a record).
+type detail struct {
+	Code        string       `json:"code"`
+	Cell        string       `json:"cell"`
+	Environment *Environment `json:"environment,omitempty"`
+}
+
 func saveExperiment(ctx context.Context, tx *sql.Tx, e *Experiment) error {
-	shallow := *e
-	shallow.Trials = nil
-	rec, err := json.Marshal(&shallow)
+	summary := *e
+	summary.Trials, summary.Code, summary.Cell, summary.Environment = nil, "", "", nil
+	rec, err := json.Marshal(&summary)
 	if err != nil {
 		return err
 	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO experiments(id, name, started, state, notebook, record) VALUES(?,?,?,?,?,?)
-		ON CONFLICT(id) DO UPDATE SET name=excluded.name, state=excluded.state, notebook=excluded.notebook, record=excluded.record`,
-		e.ID, e.Name, e.Started.UnixMilli(), string(e.State), e.Notebook, string(rec))
+	det, err := json.Marshal(detail{Code: e.Code, Cell: e.Cell, Environment: e.Environment})
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO experiments(id, name, started, state, notebook, record, detail) VALUES(?,?,?,?,?,?,?)
+		ON CONFLICT(id) DO UPDATE SET name=excluded.name, state=excluded.state, notebook=excluded.notebook, record=excluded.record, detail=excluded.detail`,
+		e.ID, e.Name, e.Started.UnixMilli(), string(e.State), e.Notebook, string(rec), string(det))
 	if err != nil {
 		return fmt.Errorf("record experiment %s: %w", e.ID, err)
 	}
@@ -205,8 +226,8 @@ func (c *Catalog) AddGPUSamples(ctx context.Context, id, trial string, samples [
 
 // Get reads an experiment with its trials; full adds every trial's metric timelines and GPU samples.
 func (c *Catalog) Get(ctx context.Context, id string, full bool) (*Experiment, error) {
-	var rec string
-	err := c.db.QueryRowContext(ctx, `SELECT record FROM experiments WHERE id = ?`, id).Scan(&rec)
+	var rec, det string
+	err := c.db.QueryRowContext(ctx, `SELECT record, detail FROM experiments WHERE id = ?`, id).Scan(&rec, &det)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("%w: %q (list them with %%hops experiments or GET /api/hops/experiments)", ErrNotFound, id)
 	}
@@ -216,6 +237,13 @@ func (c *Catalog) Get(ctx context.Context, id string, full bool) (*Experiment, e
 	var e Experiment
 	if err := json.Unmarshal([]byte(rec), &e); err != nil {
 		return nil, fmt.Errorf("experiment %s: corrupt record: %w", id, err)
+	}
+	if det != "" {
+		var d detail
+		if err := json.Unmarshal([]byte(det), &d); err != nil {
+			return nil, fmt.Errorf("experiment %s: corrupt record: %w", id, err)
+		}
+		e.Code, e.Cell, e.Environment = d.Code, d.Cell, d.Environment
 	}
 	rows, err := c.db.QueryContext(ctx, `SELECT record FROM trials WHERE experiment = ? ORDER BY idx`, id)
 	if err != nil {
@@ -307,7 +335,7 @@ type ListOptions struct {
 	Before string // only experiments listed after this id (the previous page's last)
 }
 
-// List returns experiment records (without trials), newest first.
+// List returns experiment records without their trials, code and environment, newest first.
 func (c *Catalog) List(ctx context.Context, o ListOptions) ([]*Experiment, error) {
 	if o.Limit <= 0 {
 		o.Limit = 50

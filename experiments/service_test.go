@@ -151,8 +151,10 @@ func TestAGridSearchRunsEveryCombinationAndRecordsIt(t *testing.T) {
 		t.Errorf("first event %s, %d output lines (want start, 6)", events[0].Kind, outputs)
 	}
 	listed, err := f.svc.List(context.Background(), ListOptions{})
-	if err != nil || len(listed) != 1 || listed[0].ID != e.ID || listed[0].State != Finished {
+	if err != nil || len(listed) != 1 || listed[0].ID != e.ID || listed[0].State != Finished || listed[0].BestValue == nil {
 		t.Errorf("listing: %v %+v", err, listed)
+	} else if listed[0].Environment != nil || listed[0].Code != "" {
+		t.Error("a listing carries each run's code and environment; they belong to the run's own record")
 	}
 }
 
