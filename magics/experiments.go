@@ -70,6 +70,51 @@ func experimentsCommand() *Command {
 	}
 }
 
+func checkoutCommand() *Command {
+	return &Command{
+		Name: "checkout",
+		Summary: "Reproduce an experiment's starting point: write its notebook as it was at the recorded version " +
+			"next to the current one (<name>@<id>.ipynb) with the Python packages it ran with (<name>@<id>.requirements.txt).",
+		Args:    "ID",
+		MinArgs: 1,
+		MaxArgs: 1,
+		Example: "%hops checkout 20261125-103012-3f9a",
+		Run: func(ctx context.Context, inv *Invocation) error {
+			b, err := ExperimentsAPI{inv.Env.API}.Checkout(ctx, inv.Args[0])
+			if err != nil {
+				return err
+			}
+			return inv.Env.Out.Display(b)
+		},
+	}
+}
+
+// Checkout asks hops lab to write an experiment's notebook version and environment into the
+// workspace, and says where they are.
+func (a ExperimentsAPI) Checkout(ctx context.Context, id string) (Bundle, error) {
+	var res struct {
+		Notebook, Environment, Commit, Note string
+	}
+	if err := a.Client.Post(ctx, "experiments/"+id+"/checkout", struct{}{}, &res); err != nil {
+		return nil, err
+	}
+	txt := fmt.Sprintf("Checked out experiment %s: %s (the notebook at version %s)", id, res.Notebook, res.Commit[:min(7, len(res.Commit))])
+	h := fmt.Sprintf(`<p>Checked out experiment <code>%s</code>: <a href="%s" target="_blank">%s</a> (the notebook at version <code>%s</code>)`,
+		html.EscapeString(id), html.EscapeString(a.Client.BaseURL+"lab/tree/"+escapePath(res.Notebook)), html.EscapeString(res.Notebook),
+		html.EscapeString(res.Commit[:min(7, len(res.Commit))]))
+	if res.Environment != "" {
+		txt += fmt.Sprintf(" and %s (the packages it ran with)", res.Environment)
+		h += fmt.Sprintf(` and <code>%s</code> (the packages it ran with)`, html.EscapeString(res.Environment))
+	}
+	txt += "."
+	h += ".</p>"
+	if res.Note != "" {
+		txt += "\nNote: " + res.Note
+		h += "<p><b>Note:</b> " + html.EscapeString(res.Note) + "</p>"
+	}
+	return Bundle{"text/plain": txt, "text/html": h}, nil
+}
+
 // ExperimentsAPI renders experiments read from hops lab, for %hops experiments and `hops exp`.
 type ExperimentsAPI struct{ Client *Client }
 

@@ -9,11 +9,14 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
+	"time"
 
 	"github.com/hopsml/hops/executors/gpu"
 	"github.com/hopsml/hops/executors/local"
 	"github.com/hopsml/hops/experiments"
 	"github.com/hopsml/hops/python"
+	"github.com/hopsml/hops/server/contents"
 	"github.com/hopsml/hops/server/httpjson"
 	"github.com/hopsml/hops/versioning"
 )
@@ -93,6 +96,87 @@ func (s *Server) experimentRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/hops/experiments/{id}", s.handleExperimentGet)
 	mux.HandleFunc("GET /api/hops/experiments/{id}/events", s.handleExperimentEvents)
 	mux.HandleFunc("POST /api/hops/experiments/{id}/stop", s.handleExperimentStop)
+	mux.HandleFunc("POST /api/hops/experiments/{id}/checkout", s.handleExperimentCheckout)
+}
+
+// checkoutResult says where a checkout put the notebook and its environment.
+type checkoutResult struct {
+	Notebook    string `json:"notebook"`    // workspace path of the notebook as it was at Commit
+	Environment string `json:"environment"` // workspace path of the requirements it ran with; "" without a snapshot
+	Commit      string `json:"commit"`
+	Note        string `json:"note,omitempty"`
+}
+
+// handleExperimentCheckout writes the notebook of an experiment as it was at the recorded commit
+// next to the current one, as <name>@<short id>.ipynb, byte for byte, with the Python packages it
+// ran with as <name>@<short id>.requirements.txt. Both are saved as versions like any file.
+func (s *Server) handleExperimentCheckout(w http.ResponseWriter, r *http.Request) {
+	e, err := s.experiments.Get(r.Context(), r.PathValue("id"), false)
+	if err != nil {
+		experimentError(w, err)
+		return
+	}
+	switch {
+	case e.Notebook == "":
+		httpjson.WriteError(w, httpjson.Errorf(http.StatusBadRequest,
+			"experiment %s ran outside a notebook, so there is none to check out; its code is in %s/program.py on the project store", e.ID, e.Location))
+		return
+	case e.Commit == "" || s.history.repo == nil:
+		httpjson.WriteError(w, httpjson.Errorf(http.StatusConflict,
+			"%s had never been saved when experiment %s ran, so no version of it was recorded; its code is in %s/program.py on the project store", e.Notebook, e.ID, e.Location))
+		return
+	}
+	data, err := s.history.repo.Show(e.Notebook, e.Commit)
+	if err != nil {
+		httpjson.WriteError(w, httpjson.Errorf(http.StatusConflict, "the version %s of %s is gone from the workspace's history: %v", e.Commit[:7], e.Notebook, err))
+		return
+	}
+	short := e.ID[strings.LastIndexByte(e.ID, '-')+1:]
+	base := strings.TrimSuffix(e.Notebook, ".ipynb") + "@" + short
+	res := checkoutResult{Notebook: base + ".ipynb", Commit: e.Commit}
+	files := map[string][]byte{res.Notebook: data}
+	if env := e.Environment; env != nil && env.Python != nil {
+		res.Environment = base + ".requirements.txt"
+		files[res.Environment] = requirements(e)
+	}
+	for p := range files {
+		if _, err := s.contents.Get(r.Context(), p, contents.GetOptions{}); err == nil {
+			httpjson.WriteError(w, httpjson.Errorf(http.StatusConflict,
+				"%s already exists: open it, or rename or delete it and check out again", p))
+			return
+		}
+	}
+	for _, p := range []string{res.Notebook, res.Environment} {
+		if p == "" {
+			continue
+		}
+		content, _ := json.Marshal(string(files[p]))
+		if _, _, err := s.contents.Save(r.Context(), p, contents.SaveRequest{Type: contents.TypeFile, Format: "text", Content: content}); err != nil {
+			httpjson.WriteError(w, err)
+			return
+		}
+	}
+	if e.CodeChanged {
+		res.Note = "the cell that ran had been edited after this save; the code that ran is in " + e.Location + "/program.py"
+	}
+	httpjson.Write(w, http.StatusCreated, res)
+}
+
+// requirements is the pip requirements file of the packages an experiment ran with.
+func requirements(e *experiments.Experiment) []byte {
+	var b strings.Builder
+	py := e.Environment.Python
+	fmt.Fprintf(&b, "# The Python packages experiment %s ran with: Python %s, %s, recorded %s.\n", e.ID, py.Version,
+		e.Environment.Hops, e.Environment.Captured.Format(time.RFC3339))
+	minor := py.Version
+	if parts := strings.Split(minor, "."); len(parts) >= 2 {
+		minor = parts[0] + "." + parts[1]
+	}
+	fmt.Fprintf(&b, "# Recreate them: python%s -m venv .venv && .venv/bin/pip install -r <this file>\n", minor)
+	for _, p := range py.Packages {
+		fmt.Fprintf(&b, "%s==%s\n", p.Name, p.Version)
+	}
+	return []byte(b.String())
 }
 
 func experimentError(w http.ResponseWriter, err error) {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -218,4 +219,62 @@ func processesWithEnv(kv string) []string {
 		}
 	}
 	return pids
+}
+
+func TestCheckoutWritesTheNotebookAsCommittedAndItsEnvironment(t *testing.T) {
+	ts := startServer(t)
+	os.Mkdir(filepath.Join(ts.cfg.Root, "dir"), 0o755)
+	ts.saveNotebook(t, "dir/train.ipynb", "1")
+	var e experiments.Experiment
+	ts.call(t, "POST", "/api/hops/experiments", experiments.Request{Code: "pass", Cell: "print(1)", Notebook: "dir/train.ipynb"}, &e)
+	ts.follow(t, e.ID)
+	ts.saveNotebook(t, "dir/train.ipynb", "2") // two saves later the notebook is elsewhere
+	ts.saveNotebook(t, "dir/train.ipynb", "3")
+
+	var res checkoutResult
+	if code := ts.call(t, "POST", "/api/hops/experiments/"+e.ID+"/checkout", nil, &res); code != http.StatusCreated {
+		t.Fatalf("checkout: %d %+v", code, res)
+	}
+	short := e.ID[strings.LastIndexByte(e.ID, '-')+1:]
+	if res.Notebook != "dir/train@"+short+".ipynb" || res.Environment != "dir/train@"+short+".requirements.txt" || res.Commit != e.Commit || res.Note != "" {
+		t.Fatalf("checkout: %+v", res)
+	}
+	committed, err := exec.Command("git", "-C", ts.cfg.Root, "show", e.Commit+":dir/train.ipynb").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	written, _ := os.ReadFile(filepath.Join(ts.cfg.Root, "dir", "train@"+short+".ipynb"))
+	if string(written) != string(committed) {
+		t.Errorf("the checked-out notebook is not the committed one byte for byte:\n%s\nvs\n%s", written, committed)
+	}
+	var model struct{ Type string }
+	if code := ts.call(t, "GET", "/api/contents/"+res.Notebook, nil, &model); code != http.StatusOK || model.Type != "notebook" {
+		t.Errorf("the checked-out notebook does not open as one: %d %+v", code, model)
+	}
+	reqs, _ := os.ReadFile(filepath.Join(ts.cfg.Root, filepath.FromSlash(res.Environment)))
+	if !strings.Contains(string(reqs), "ipykernel==") || !strings.Contains(string(reqs), "# The Python packages experiment "+e.ID) {
+		t.Errorf("requirements:\n%s", reqs)
+	}
+
+	var ran experiments.Experiment
+	ts.call(t, "POST", "/api/hops/experiments", experiments.Request{Code: "pass"}, &ran)
+	ts.follow(t, ran.ID)
+	var unsaved experiments.Experiment
+	ts.call(t, "POST", "/api/hops/experiments", experiments.Request{Code: "pass", Notebook: "never-saved.ipynb"}, &unsaved)
+	ts.follow(t, unsaved.ID)
+	for _, tc := range []struct {
+		id     string
+		status int
+		want   string
+	}{
+		{e.ID, http.StatusConflict, "already exists"},
+		{ran.ID, http.StatusBadRequest, "ran outside a notebook"},
+		{unsaved.ID, http.StatusConflict, "had never been saved"},
+		{"nope", http.StatusNotFound, "no such experiment"},
+	} {
+		code, body := ts.rawRequest(t, "POST", "/api/hops/experiments/"+tc.id+"/checkout", "")
+		if code != tc.status || !strings.Contains(body, tc.want) {
+			t.Errorf("checkout %s: %d %s, want %d saying %q", tc.id, code, body, tc.status, tc.want)
+		}
+	}
 }

@@ -67,7 +67,7 @@ func runExp(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("hops exp", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprint(stderr, "Usage: hops exp list [--name N] [--limit N] | show ID | compare ID ID... [--dir DIR | --url URL --token T]\n\n")
+		fmt.Fprint(stderr, "Usage: hops exp list [--name N] [--limit N] | show ID | compare ID ID... | checkout ID [--dir DIR | --url URL --token T]\n\n")
 		fs.PrintDefaults()
 	}
 	dir := fs.String("dir", ".", "the workspace whose hops lab to ask")
@@ -77,7 +77,7 @@ func runExp(args []string, stdout, stderr io.Writer) error {
 	limit := fs.Int("limit", 20, "list: at most N experiments")
 	if len(args) == 0 {
 		fs.Usage()
-		return errors.New("hops exp needs a command: list, show ID or compare ID ID")
+		return errors.New("hops exp needs a command: list, show ID, compare ID ID or checkout ID")
 	}
 	sub := args[0]
 	// Flags may come before or after the ids.
@@ -109,15 +109,21 @@ func runExp(args []string, stdout, stderr io.Writer) error {
 		out, err = api.Show(ctx, ids[0])
 	case sub == "compare" && len(ids) >= 2:
 		out, err = api.Compare(ctx, ids)
+	case sub == "checkout" && len(ids) == 1:
+		var b magics.Bundle
+		b, err = api.Checkout(ctx, ids[0])
+		out = []magics.Bundle{b}
 	case sub == "list":
 		return fmt.Errorf("hops exp list takes no ids (got %q); filter with --name", ids)
 	case sub == "show":
 		return fmt.Errorf("hops exp show takes one experiment id, got %d (see hops exp list)", len(ids))
 	case sub == "compare":
 		return fmt.Errorf("hops exp compare takes two or more experiment ids, got %d (see hops exp list)", len(ids))
+	case sub == "checkout":
+		return fmt.Errorf("hops exp checkout takes one experiment id, got %d (see hops exp list)", len(ids))
 	default:
 		fs.Usage()
-		return fmt.Errorf("unknown command %q: use list, show ID or compare ID ID", sub)
+		return fmt.Errorf("unknown command %q: use list, show ID, compare ID ID or checkout ID", sub)
 	}
 	if err != nil {
 		return err
