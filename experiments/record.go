@@ -49,6 +49,8 @@ type Experiment struct {
 	// written) after the last save.
 	CodeChanged bool   `json:"code_changed"`
 	KernelID    string `json:"kernel_id,omitempty"`
+	// RerunOf is the experiment this one ran again (same code, same trials' parameters).
+	RerunOf string `json:"rerun_of,omitempty"`
 
 	Method      search.Method     `json:"method"`
 	Objective   *search.Objective `json:"objective,omitempty"`

@@ -41,6 +41,9 @@ type Request struct {
 	Optimize    string   `json:"optimize"`
 	Timeout     string   `json:"timeout"`
 	Seed        int64    `json:"seed"`
+	// RerunOf names an experiment to run again: its code with its trials' parameters, as a new
+	// experiment linked to it. Code, search and resource fields are then taken from it.
+	RerunOf string `json:"rerun_of"`
 }
 
 // RequestError is a request that cannot run as asked; the message says what to change.
@@ -233,6 +236,9 @@ func (s *Service) Start(ctx context.Context, req Request) (*Experiment, error) {
 
 // prepare turns a request into a new experiment record and its search plan.
 func (s *Service) prepare(ctx context.Context, req Request) (*Experiment, search.Plan, error) {
+	if req.RerunOf != "" {
+		return s.prepareRerun(ctx, req)
+	}
 	if strings.TrimSpace(req.Code) == "" {
 		return nil, nil, badRequest("the cell has no code to run: write the trial's code below the %%%%hops run line")
 	}
@@ -300,10 +306,17 @@ func (s *Service) prepare(ctx context.Context, req Request) (*Experiment, search
 		}
 		timeout = d
 	}
+	e := s.newExperiment(req, plan, opts.Objective, timeout, gpus)
+	s.noteVersion(ctx, e)
+	return e, plan, nil
+}
+
+// newExperiment is the record of a run about to start.
+func (s *Service) newExperiment(req Request, plan search.Plan, objective *search.Objective, timeout time.Duration, gpus int) *Experiment {
 	now := time.Now().UTC()
 	e := &Experiment{ID: NewID(now), Name: req.Name, User: s.user, Started: now, State: Running,
 		Code: req.Code, Cell: req.Cell, Notebook: strings.TrimPrefix(req.Notebook, "/"), KernelID: req.KernelID,
-		Method: plan.Method(), Objective: opts.Objective, Seed: plan.Seed(), GPUs: req.GPUs,
+		Method: plan.Method(), Objective: objective, Seed: plan.Seed(), GPUs: req.GPUs,
 		Timeout: Duration(timeout), TrialsTotal: plan.Total(), Trials: []*Trial{}}
 	e.Location = "Experiments/" + e.ID
 	if e.Name == "" {
@@ -320,6 +333,53 @@ func (s *Service) prepare(ctx context.Context, req Request) (*Experiment, search
 		}
 	}
 	e.Executors = min(e.Executors, max(1, e.TrialsTotal))
+	return e
+}
+
+// prepareRerun is a new experiment that runs an earlier one's code with its trials' parameters.
+func (s *Service) prepareRerun(ctx context.Context, req Request) (*Experiment, search.Plan, error) {
+	orig, err := s.cfg.Catalog.Get(ctx, req.RerunOf, false)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(orig.Trials) == 0 {
+		return nil, nil, badRequest("experiment %s ran no trial, so there are no parameters to run again", orig.ID)
+	}
+	gpus, why := s.cfg.Backend.GPUs()
+	if orig.GPUs > gpus {
+		return nil, nil, badRequest("experiment %s gave each trial %d GPU(s) and this host has %d (%v): it cannot run here as it ran", orig.ID, orig.GPUs, gpus, why)
+	}
+	plan := &replay{method: orig.Method, seed: orig.Seed}
+	for _, t := range orig.Trials {
+		plan.trials = append(plan.trials, t.Params)
+	}
+	again := Request{Name: orig.Name, Code: orig.Code, Cell: orig.Cell, Notebook: orig.Notebook, KernelID: req.KernelID,
+		Executors: orig.Executors, GPUs: orig.GPUs}
+	e := s.newExperiment(again, plan, orig.Objective, time.Duration(orig.Timeout), gpus)
+	e.RerunOf = orig.ID
+	s.noteVersion(ctx, e)
+	return e, plan, nil
+}
+
+// replay is the plan of a rerun: the trials of the original, all at once.
+type replay struct {
+	method search.Method
+	seed   int64
+	trials []search.Params
+}
+
+func (p *replay) Method() search.Method { return p.method }
+func (p *replay) Total() int            { return len(p.trials) }
+func (p *replay) Seed() int64           { return p.seed }
+func (p *replay) Next(results []search.Result) []search.Params {
+	if len(results) > 0 {
+		return nil
+	}
+	return p.trials
+}
+
+// noteVersion records the notebook's last saved version and whether the cell that runs is in it.
+func (s *Service) noteVersion(ctx context.Context, e *Experiment) {
 	if e.Notebook != "" && s.cfg.Versions != nil {
 		commit, content, err := s.cfg.Versions.LastVersion(ctx, e.Notebook)
 		if err != nil {
@@ -328,7 +388,6 @@ func (s *Service) prepare(ctx context.Context, req Request) (*Experiment, search
 		e.Commit = commit
 		e.CodeChanged = !cellInNotebook(content, e.Cell)
 	}
-	return e, plan, nil
 }
 
 // cellInNotebook reports whether a code cell of the notebook has exactly the source cell (trailing

@@ -387,3 +387,25 @@ hops.model.export("model", "tiny", metrics={"acc": 0.5 + seed})
 		}
 	}
 }
+
+func TestARerunRunsTheRecordedCodeWithTheRecordedParameters(t *testing.T) {
+	f := newFixture(t)
+	orig, _ := f.runToEnd(t, Request{Name: "search", Code: "import hops, random\nrandom.seed(7)\nhops.log(acc=random.random() * x)\n",
+		Random: []string{"x=1:10"}, Trials: 3, Optimize: "acc:max", Executors: 2})
+	again, _ := f.runToEnd(t, Request{RerunOf: orig.ID})
+	if again.RerunOf != orig.ID || again.Code != orig.Code || again.Name != "search" || again.State != Finished || len(again.Trials) != 3 {
+		t.Fatalf("rerun: %+v", again)
+	}
+	for i, tr := range again.Trials {
+		o := orig.Trials[i]
+		if tr.Params["x"] != o.Params["x"] || tr.Metrics["acc"] != o.Metrics["acc"] {
+			t.Errorf("trial %s: %v %v, the original %v %v", tr.ID, tr.Params, tr.Metrics, o.Params, o.Metrics)
+		}
+	}
+	if again.Best != orig.Best || *again.BestValue != *orig.BestValue {
+		t.Errorf("best %s=%v, the original's %s=%v", again.Best, *again.BestValue, orig.Best, *orig.BestValue)
+	}
+	if _, err := f.svc.Start(context.Background(), Request{RerunOf: "nope"}); !errors.Is(err, ErrNotFound) {
+		t.Errorf("a rerun of an unknown experiment: %v", err)
+	}
+}

@@ -125,7 +125,7 @@ func NewRegistry(cmds ...*Command) *Registry {
 
 // Standard returns the registry of every command hops ships.
 func Standard() *Registry {
-	return NewRegistry(versionCommand(), envCommand(), versionsCommand(), diffCommand(), runCommand(), gpusCommand(), experimentsCommand(), checkoutCommand())
+	return NewRegistry(versionCommand(), envCommand(), versionsCommand(), diffCommand(), runCommand(), gpusCommand(), experimentsCommand(), checkoutCommand(), rerunCommand())
 }
 
 // Names returns the command names in alphabetical order.

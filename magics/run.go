@@ -90,24 +90,10 @@ func runExperiment(ctx context.Context, inv *Invocation) error {
 		// A kernel hops lab did not start (nbclient, papermill) may still be told its notebook.
 		req.Notebook = os.Getenv("HOPS_NOTEBOOK_PATH")
 	}
-	var e experiments.Experiment
-	if err := inv.Env.API.Post(ctx, "experiments", req, &e); err != nil {
-		var api *APIError
-		if errors.As(err, &api) && api.Status == 400 {
-			return &UsageError{Msg: api.Msg}
-		}
-		return err
-	}
-	v := newRunView(&e, inv.Env.Out)
-	v.show()
-	stopTicks := v.tickWhileRunning()
-	final, err := follow(ctx, inv.Env.API, e.ID, v)
-	stopTicks()
-	v.flushOutput()
+	final, err := startAndFollow(ctx, inv.Env, req)
 	if final == nil {
 		return err
 	}
-	v.final(final)
 	if out != "" {
 		if xerr := inv.Env.Exec(context.WithoutCancel(ctx), dataFrameCode(out, final)); xerr != nil {
 			return fmt.Errorf("-o %s: %v", out, xerr)
@@ -120,6 +106,30 @@ func runExperiment(ctx context.Context, inv *Invocation) error {
 		return fmt.Errorf("experiment %s was stopped: %s", final.ID, final.Note)
 	}
 	return nil
+}
+
+// startAndFollow starts a run and shows it in the cell until it ends: the progress table, the
+// trials' output, then the summary and plot. It returns the final record (nil if the run could not
+// be followed to its end) and, after an interrupt, the error that says so.
+func startAndFollow(ctx context.Context, env *Env, req experiments.Request) (*experiments.Experiment, error) {
+	var e experiments.Experiment
+	if err := env.API.Post(ctx, "experiments", req, &e); err != nil {
+		var api *APIError
+		if errors.As(err, &api) && api.Status == 400 {
+			return nil, &UsageError{Msg: api.Msg}
+		}
+		return nil, err
+	}
+	v := newRunView(&e, env.Out)
+	v.show()
+	stopTicks := v.tickWhileRunning()
+	final, err := follow(ctx, env.API, e.ID, v)
+	stopTicks()
+	v.flushOutput()
+	if final != nil {
+		v.final(final)
+	}
+	return final, err
 }
 
 // follow reads the run's events until its end. An interrupt (ctx ending) stops the run and keeps

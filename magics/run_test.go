@@ -126,3 +126,25 @@ func TestCompareRunsPutsParamsAndBestMetricsSideBySide(t *testing.T) {
 		}
 	}
 }
+
+func TestRerunDifferencesSayWhetherMetricsAndEnvironmentChanged(t *testing.T) {
+	env := func(pkgs ...string) *experiments.Environment {
+		p := &experiments.Python{Version: "3.11.7"}
+		for _, name := range pkgs {
+			p.Packages = append(p.Packages, experiments.Package{Name: name, Version: "1.0"})
+		}
+		return &experiments.Environment{Python: p}
+	}
+	run := func(id string, acc float64, e *experiments.Environment) *experiments.Experiment {
+		return &experiments.Experiment{ID: id, Environment: e, Trials: []*experiments.Trial{{ID: "t0", State: experiments.Finished,
+			Params: search.Params{"seed": int64(1)}, Metrics: map[string]float64{"acc": acc}}}}
+	}
+	same := rerunDifferences(run("a", 0.9, env("numpy")), run("b", 0.9, env("numpy")))["text/plain"].(string)
+	if !strings.Contains(same, "Metrics: identical in every trial.") || !strings.Contains(same, "Environment: no difference.") {
+		t.Errorf("identical runs:\n%s", same)
+	}
+	changed := rerunDifferences(run("a", 0.9, env("numpy")), run("b", 0.8, env("numpy", "tqdm")))["text/plain"].(string)
+	if !strings.Contains(changed, "Metrics: they differ.") || !strings.Contains(changed, "1 difference(s):\n  package tqdm 1.0 added") {
+		t.Errorf("changed runs:\n%s", changed)
+	}
+}

@@ -67,7 +67,7 @@ func runExp(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("hops exp", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprint(stderr, "Usage: hops exp list [--name N] [--limit N] | show ID | compare ID ID... | checkout ID [--dir DIR | --url URL --token T]\n\n")
+		fmt.Fprint(stderr, "Usage: hops exp list [--name N] [--limit N] | show ID | compare ID ID... | checkout ID | rerun ID [--dir DIR | --url URL --token T]\n\n")
 		fs.PrintDefaults()
 	}
 	dir := fs.String("dir", ".", "the workspace whose hops lab to ask")
@@ -77,7 +77,7 @@ func runExp(args []string, stdout, stderr io.Writer) error {
 	limit := fs.Int("limit", 20, "list: at most N experiments")
 	if len(args) == 0 {
 		fs.Usage()
-		return errors.New("hops exp needs a command: list, show ID, compare ID ID or checkout ID")
+		return errors.New("hops exp needs a command: list, show ID, compare ID ID, checkout ID or rerun ID")
 	}
 	sub := args[0]
 	// Flags may come before or after the ids.
@@ -109,6 +109,8 @@ func runExp(args []string, stdout, stderr io.Writer) error {
 		out, err = api.Show(ctx, ids[0])
 	case sub == "compare" && len(ids) >= 2:
 		out, err = api.Compare(ctx, ids)
+	case sub == "rerun" && len(ids) == 1:
+		return magics.Rerun(ctx, &magics.Env{API: client, Out: textOutput{stdout}}, ids[0])
 	case sub == "checkout" && len(ids) == 1:
 		var b magics.Bundle
 		b, err = api.Checkout(ctx, ids[0])
@@ -119,11 +121,11 @@ func runExp(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("hops exp show takes one experiment id, got %d (see hops exp list)", len(ids))
 	case sub == "compare":
 		return fmt.Errorf("hops exp compare takes two or more experiment ids, got %d (see hops exp list)", len(ids))
-	case sub == "checkout":
-		return fmt.Errorf("hops exp checkout takes one experiment id, got %d (see hops exp list)", len(ids))
+	case sub == "checkout" || sub == "rerun":
+		return fmt.Errorf("hops exp %s takes one experiment id, got %d (see hops exp list)", sub, len(ids))
 	default:
 		fs.Usage()
-		return fmt.Errorf("unknown command %q: use list, show ID, compare ID ID or checkout ID", sub)
+		return fmt.Errorf("unknown command %q: use list, show ID, compare ID ID, checkout ID or rerun ID", sub)
 	}
 	if err != nil {
 		return err
@@ -136,4 +138,23 @@ func runExp(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stdout, b["text/plain"])
 	}
 	return nil
+}
+
+// textOutput shows a run in a terminal: the trials' output as it comes and the text of what a
+// notebook would display; the progress table, updated in place in a notebook, is left out.
+type textOutput struct{ w io.Writer }
+
+func (o textOutput) Display(b magics.Bundle) error {
+	if _, plot := b["application/vnd.vegalite.v5+json"]; plot {
+		return nil
+	}
+	_, err := fmt.Fprintln(o.w, b["text/plain"])
+	return err
+}
+
+func (o textOutput) Show(string, magics.Bundle) error   { return nil }
+func (o textOutput) Update(string, magics.Bundle) error { return nil }
+func (o textOutput) Stream(_, text string) error {
+	_, err := io.WriteString(o.w, text)
+	return err
 }
