@@ -141,6 +141,19 @@ func (c *Client) Post(ctx context.Context, p string, body, out any) error {
 // Lines streams /api/hops/<p>, a JSON-lines response, calling fn with each line until the response
 // ends, ctx ends or fn fails. It has no overall timeout: a stream lasts as long as what it follows.
 func (c *Client) Lines(ctx context.Context, p string, q url.Values, fn func([]byte) error) error {
+	return c.stream(ctx, http.MethodGet, p, q, nil, fn)
+}
+
+// PostLines posts body as JSON to /api/hops/<p> and streams the JSON-lines answer as Lines does.
+func (c *Client) PostLines(ctx context.Context, p string, body any, fn func([]byte) error) error {
+	b, err := json.Marshal(body)
+	if err != nil {
+		return err
+	}
+	return c.stream(ctx, http.MethodPost, p, nil, b, fn)
+}
+
+func (c *Client) stream(ctx context.Context, method, p string, q url.Values, body []byte, fn func([]byte) error) error {
 	if c == nil {
 		return errNoServer
 	}
@@ -148,9 +161,12 @@ func (c *Client) Lines(ctx context.Context, p string, q url.Values, fn func([]by
 	if len(q) > 0 {
 		u += "?" + q.Encode()
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	req, err := http.NewRequestWithContext(ctx, method, u, bytes.NewReader(body))
 	if err != nil {
 		return err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
 	}
 	resp, err := c.doWith(&http.Client{Transport: c.HTTP.Transport}, req)
 	if err != nil {

@@ -32,8 +32,16 @@ func envCommand() *Command {
 			{Name: "grep", Value: "PATTERN", Help: "only list packages whose name contains PATTERN (case-insensitive)"},
 			{Name: "json", Kind: Bool, Help: "show the snapshot as JSON"},
 		},
+		Args:    "[lock]",
+		MaxArgs: 1,
 		Example: "%hops env --grep torch",
 		Run: func(ctx context.Context, inv *Invocation) error {
+			if len(inv.Args) == 1 {
+				if inv.Args[0] != "lock" {
+					return usagef("%%hops env %s: use %%hops env, or %%hops env lock for the project's lock file", inv.Args[0])
+				}
+				return envLock(ctx, inv)
+			}
 			if inv.Env.Snapshot == nil {
 				return fmt.Errorf("this kernel cannot inspect its environment")
 			}

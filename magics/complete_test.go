@@ -6,7 +6,7 @@ import (
 )
 
 func TestComplete(t *testing.T) {
-	all := []string{"checkout", "diff", "env", "experiments", "gpus", "help", "rerun", "run", "version", "versions"}
+	all := []string{"checkout", "diff", "env", "experiments", "gpus", "help", "pip", "rerun", "run", "version", "versions"}
 	for _, tc := range []struct {
 		line       string
 		pos        int // -1: the end of the line

@@ -353,87 +353,23 @@ func environmentDiffs(runs []*experiments.Experiment) []string {
 	var out []string
 	ref := runs[0].Environment
 	for _, e := range runs[1:] {
-		for _, d := range EnvironmentDiff(ref, e.Environment) {
+		for _, d := range experiments.DiffEnvironments(ref, e.Environment) {
 			out = append(out, e.ID+": "+d)
 		}
 	}
 	return out
 }
 
-// EnvironmentDiff lists what differs from a to b, one line each ("package torch 2.1.0 -> 2.2.0").
-func EnvironmentDiff(a, b *experiments.Environment) []string {
-	if a == nil || b == nil {
-		if a != b {
-			return []string{"one of the runs has no environment snapshot"}
-		}
-		return nil
-	}
-	var out []string
-	pyA, pyB := pythonOf(a), pythonOf(b)
-	if pyA.Version != pyB.Version {
-		out = append(out, fmt.Sprintf("Python %s -> %s", pyA.Version, pyB.Version))
-	}
-	pa, pb := packageMap(pyA), packageMap(pyB)
-	for _, name := range sortedKeysOf(pa, pb) {
-		va, inA := pa[name]
-		vb, inB := pb[name]
-		switch {
-		case !inA:
-			out = append(out, fmt.Sprintf("package %s %s added", name, vb))
-		case !inB:
-			out = append(out, fmt.Sprintf("package %s %s removed", name, va))
-		case va != vb:
-			out = append(out, fmt.Sprintf("package %s %s -> %s", name, va, vb))
-		}
-	}
-	if ga, gb := gpuText(a), gpuText(b); ga != gb {
-		out = append(out, fmt.Sprintf("GPUs %s -> %s", ga, gb))
-	}
-	if a.OS != b.OS {
-		out = append(out, fmt.Sprintf("OS %s -> %s", a.OS, b.OS))
-	}
-	return out
-}
-
-func pythonOf(e *experiments.Environment) experiments.Python {
-	if e.Python == nil {
-		return experiments.Python{}
-	}
-	return *e.Python
-}
-
-func packageMap(p experiments.Python) map[string]string {
-	m := make(map[string]string, len(p.Packages))
-	for _, pkg := range p.Packages {
-		m[strings.ToLower(pkg.Name)] = pkg.Version
-	}
-	return m
-}
-
-func sortedKeysOf(maps ...map[string]string) []string {
-	set := map[string]bool{}
-	for _, m := range maps {
-		for k := range m {
-			set[k] = true
-		}
-	}
-	return sortedNames(set)
-}
-
-func gpuText(e *experiments.Environment) string {
-	if e.GPU == nil || len(e.GPU.Devices) == 0 {
-		return "none"
-	}
-	return fmt.Sprintf("%d× %s (driver %s, CUDA %s)", len(e.GPU.Devices), e.GPU.Devices[0].Name, e.GPU.Driver, e.GPU.CUDA)
-}
-
 func environmentText(e *experiments.Environment) string {
 	if e == nil {
 		return "environment: not recorded"
 	}
-	p := pythonOf(e)
+	p := experiments.Python{}
+	if e.Python != nil {
+		p = *e.Python
+	}
 	return fmt.Sprintf("environment: Python %s (%d packages), %s, %s (%d cores), GPUs: %s, hops %s",
-		p.Version, len(p.Packages), e.OS, e.CPU, e.Cores, gpuText(e), e.Hops)
+		p.Version, len(p.Packages), e.OS, e.CPU, e.Cores, experiments.GPUText(e), e.Hops)
 }
 
 func bestText(e *experiments.Experiment) string {

@@ -99,6 +99,9 @@ func (inv *Invocation) Bool(name string) bool { return inv.String(name) == "true
 // parse binds words (after the command name) to the command's flags and arguments.
 func (c *Command) parse(words []string) (*Invocation, error) {
 	inv := &Invocation{Command: c, Flags: map[string][]string{}}
+	if c.RawArgs {
+		words, inv.Args = nil, words
+	}
 	for i := 0; i < len(words); i++ {
 		w := words[i]
 		if w == "--" {

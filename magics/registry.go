@@ -79,6 +79,9 @@ type Command struct {
 	MaxArgs int // -1: unbounded
 	Flags   []Flag
 	Cell    bool   // accepts a %%hops cell body
+	// RawArgs passes every word after the command as an argument, flags included (for commands
+	// that hand them to another program, as pip does).
+	RawArgs bool
 	Example string // a complete example line
 	Run     func(ctx context.Context, inv *Invocation) error
 }
@@ -125,7 +128,7 @@ func NewRegistry(cmds ...*Command) *Registry {
 
 // Standard returns the registry of every command hops ships.
 func Standard() *Registry {
-	return NewRegistry(versionCommand(), envCommand(), versionsCommand(), diffCommand(), runCommand(), gpusCommand(), experimentsCommand(), checkoutCommand(), rerunCommand())
+	return NewRegistry(versionCommand(), envCommand(), versionsCommand(), diffCommand(), runCommand(), gpusCommand(), experimentsCommand(), checkoutCommand(), rerunCommand(), pipCommand())
 }
 
 // Names returns the command names in alphabetical order.

@@ -2,6 +2,7 @@ package magics
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"html"
 	"math"
@@ -33,6 +34,10 @@ func Rerun(ctx context.Context, env *Env, id string) error {
 	if err != nil {
 		return err
 	}
+	if diffs := currentEnvironmentDiffs(ctx, env.API, orig); len(diffs) > 0 {
+		_ = env.Out.Stream("stderr", fmt.Sprintf("warning: the project environment is not the one experiment %s ran with (%d difference(s)):\n  %s\n",
+			orig.ID, len(diffs), strings.Join(diffs, "\n  ")))
+	}
 	final, err := startAndFollow(ctx, env, experiments.Request{RerunOf: orig.ID, KernelID: env.KernelID})
 	if final == nil {
 		return err
@@ -41,6 +46,20 @@ func Rerun(ctx context.Context, env *Env, id string) error {
 		return derr
 	}
 	return err
+}
+
+// currentEnvironmentDiffs is how the project environment now differs from the one a run recorded;
+// nil when it cannot tell (the run is then compared after it ran).
+func currentEnvironmentDiffs(ctx context.Context, api *Client, orig *experiments.Experiment) []string {
+	body, _, err := api.Get(ctx, "env", nil)
+	if err != nil {
+		return nil
+	}
+	var st struct{ Environment experiments.Environment }
+	if json.Unmarshal(body, &st) != nil || orig.Environment == nil {
+		return nil
+	}
+	return experiments.DiffPackages(experiments.Packages(orig.Environment), experiments.Packages(&st.Environment))
 }
 
 // rerunDifferences compares a rerun with the run it repeated: each trial's final metrics, then the
@@ -81,7 +100,7 @@ func rerunDifferences(orig, again *experiments.Experiment) Bundle {
 	table := t.bundle(verdict)
 	txt.WriteString(table["text/plain"].(string))
 	h.WriteString(table["text/html"].(string))
-	diffs := EnvironmentDiff(orig.Environment, again.Environment)
+	diffs := experiments.DiffEnvironments(orig.Environment, again.Environment)
 	if len(diffs) == 0 {
 		txt.WriteString("\nEnvironment: no difference.")
 		h.WriteString("<p>Environment: no difference.</p>")

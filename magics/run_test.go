@@ -97,12 +97,12 @@ func TestEnvironmentDiffNamesPythonPackagesAndGPUsThatChanged(t *testing.T) {
 	b := &experiments.Environment{OS: "Debian 12", Python: &experiments.Python{Version: "3.11.9",
 		Packages: []experiments.Package{{Name: "NumPy", Version: "2.0"}, {Name: "torch", Version: "2.2.0"}, {Name: "tqdm", Version: "4.66"}}},
 		GPU: &gpu.Inventory{Driver: "550", CUDA: "12.4", Devices: []gpu.Device{{Name: "H100"}}}}
-	got := strings.Join(EnvironmentDiff(a, b), "\n")
+	got := strings.Join(experiments.DiffEnvironments(a, b), "\n")
 	want := "Python 3.11.7 -> 3.11.9\npackage six 1.16 removed\npackage torch 2.1.0 -> 2.2.0\npackage tqdm 4.66 added\nGPUs none -> 1× H100 (driver 550, CUDA 12.4)"
 	if got != want {
 		t.Errorf("got\n%s\nwant\n%s", got, want)
 	}
-	if d := EnvironmentDiff(a, a); len(d) != 0 {
+	if d := experiments.DiffEnvironments(a, a); len(d) != 0 {
 		t.Errorf("an environment differs from itself: %v", d)
 	}
 }

@@ -48,6 +48,7 @@ func (s *Server) setupExperiments() error {
 		return err
 	}
 	s.catalog = catalog
+	s.snapshots = &experiments.Snapshotter{Python: s.cfg.Python, GPUs: s.gpus}
 	pythonPath := sdkDir
 	if p := os.Getenv("PYTHONPATH"); p != "" {
 		pythonPath += string(os.PathListSeparator) + p
@@ -61,7 +62,7 @@ func (s *Server) setupExperiments() error {
 		Scratch:   filepath.Join(s.stateDir, "runs"),
 		TrialEnv: []string{"PYTHONPATH=" + pythonPath, "HOPS_SERVER_URL=" + s.baseURL(), "HOPS_TOKEN=" + s.cfg.Token,
 			"MPLBACKEND=Agg"},
-		Snapshot: (&experiments.Snapshotter{Python: s.cfg.Python, GPUs: s.gpus}).Snapshot,
+		Snapshot: s.snapshots.Snapshot,
 		Log:      s.log,
 	})
 	if err != nil {

@@ -78,6 +78,8 @@ type Server struct {
 	gpuAlloc    *gpu.Allocator
 	catalog     *experiments.Catalog
 	experiments *experiments.Service
+	snapshots   *experiments.Snapshotter // the project Python's environment
+	env         projectEnv
 	started     time.Time
 
 	configMu sync.Mutex
@@ -200,6 +202,7 @@ func (s *Server) setup() error {
 	l.Register(mux)
 	s.routes(mux)
 	s.experimentRoutes(mux)
+	s.envRoutes(mux)
 	s.handler = refuseUncleanPaths(s.auth.wrap(trimTrailingSlash(mux)))
 	return nil
 }
