@@ -78,7 +78,7 @@ type Command struct {
 	MinArgs int
 	MaxArgs int // -1: unbounded
 	Flags   []Flag
-	Cell    bool   // accepts a %%hops cell body
+	Cell    bool // accepts a %%hops cell body
 	// RawArgs passes every word after the command as an argument, flags included (for commands
 	// that hand them to another program, as pip does).
 	RawArgs bool
