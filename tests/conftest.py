@@ -60,11 +60,11 @@ def run(kc, code, timeout=60, **kw):
 
 
 @contextlib.contextmanager
-def running_hops_lab(workspace):
+def running_hops_lab(workspace, python=sys.executable):
     """Runs hops lab on workspace (a fresh directory) and yields its URL; the token is "sdk"."""
     log = open(workspace / "lab.log", "w+")
     proc = subprocess.Popen([str(HOPS), "lab", "--dir", str(workspace), "--port", "0", "--token", "sdk",
-                             "--python", sys.executable], stdout=log, stderr=log, start_new_session=True)
+                             "--python", python], stdout=log, stderr=log, start_new_session=True)
     try:
         url = None
         for _ in range(300):
