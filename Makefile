@@ -118,14 +118,15 @@ webtest: build venv chromium $(WEB)/node_modules/.package-lock.json
 	node --test --test-concurrency=1 --test-force-exit --test-reporter=spec $(WEB)/*.test.mjs
 
 ## bench: hops kernel vs ipykernel launched directly, hops lab vs jupyter_server, notebook history vs the git
-## CLI and nbdime, the project store on HDFS vs the Hadoop shell, %%hops run vs python -c pass and Ray Tune
-## (numbers go in the issue notes).
+## CLI and nbdime, the project store on HDFS vs the Hadoop shell, %%hops run vs python -c pass and Ray Tune,
+## listing and comparing 10,000 experiments vs MLflow's tracking server (numbers go in the issue notes).
 bench: build venv hdfs-jars bench-deps
 	$(PY) bench/kernel_bench.py
 	$(PY) bench/server_bench.py
 	go run ./bench/versioning -python $(PY) -json bench/results/versioning-$$(date +%Y%m%d-%H%M%S).json
 	go run ./bench/store -json bench/results/store-$$(date +%Y%m%d-%H%M%S).json
 	$(PY) bench/experiments_bench.py
+	$(PY) bench/catalog_bench.py
 
 ## bench-deps: the benchmarks' peers that are not part of the project (Ray Tune), in a venv of their own.
 BENCH_VENV := .venv-bench

@@ -3,12 +3,14 @@ package magics
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"html"
 	"math"
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hopsml/hops/experiments"
@@ -189,13 +191,23 @@ func (a ExperimentsAPI) Show(ctx context.Context, id string) ([]Bundle, error) {
 // Compare renders runs side by side: parameters, best metrics and environment differences, then
 // the best trials' timelines overlaid.
 func (a ExperimentsAPI) Compare(ctx context.Context, ids []string) ([]Bundle, error) {
+	// A few at a time: the records with their timelines are most of the time a comparison takes.
 	runs := make([]*experiments.Experiment, len(ids))
+	errs := make([]error, len(ids))
+	sem := make(chan struct{}, 4)
+	var wg sync.WaitGroup
 	for i, id := range ids {
-		e, err := a.get(ctx, id)
-		if err != nil {
-			return nil, err
-		}
-		runs[i] = e
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			runs[i], errs[i] = a.get(ctx, id)
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
 	}
 	out := []Bundle{compareRuns(runs)}
 	if p := plotComparison(runs); p != nil {
@@ -259,7 +271,7 @@ func plotComparison(runs []*experiments.Experiment) Bundle {
 			continue
 		}
 		for m, tl := range t.Timeline {
-			for _, p := range tl {
+			for _, p := range thin(tl, maxPlotPoints) {
 				if !math.IsNaN(p.Value) && !math.IsInf(p.Value, 0) {
 					points = append(points, map[string]any{"run": e.ID + " (" + t.ID + ")", "metric": m, "step": p.Step, "value": p.Value})
 				}

@@ -430,7 +430,7 @@ func plotExperiment(e *experiments.Experiment) Bundle {
 	for _, t := range e.Trials {
 		for m, tl := range t.Timeline {
 			metricSet[m] = true
-			for _, p := range tl {
+			for _, p := range thin(tl, maxPlotPoints) {
 				if math.IsNaN(p.Value) || math.IsInf(p.Value, 0) {
 					continue
 				}
@@ -486,6 +486,22 @@ func plotExperiment(e *experiments.Experiment) Bundle {
 		"resolve": map[string]any{"scale": map[string]any{"color": "independent"}}}
 	return Bundle{"application/vnd.vegalite.v5+json": spec,
 		"text/plain": fmt.Sprintf("<plot of %s over %d trials and the timelines of %d metric(s)>", metric, len(e.Trials), len(metricSet))}
+}
+
+// maxPlotPoints bounds the points a timeline contributes to a plot: more are not seen at 480
+// pixels, and every point travels to the browser in the output.
+const maxPlotPoints = 500
+
+// thin keeps at most n points of a timeline, evenly spaced, the first and last included.
+func thin(tl []experiments.Point, n int) []experiments.Point {
+	if len(tl) <= n {
+		return tl
+	}
+	out := make([]experiments.Point, 0, n)
+	for i := range n {
+		out = append(out, tl[i*(len(tl)-1)/(n-1)])
+	}
+	return out
 }
 
 // dataFrameCode is Python that sets name to a DataFrame of the trials, one row each: parameters,

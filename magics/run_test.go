@@ -148,3 +148,17 @@ func TestRerunDifferencesSayWhetherMetricsAndEnvironmentChanged(t *testing.T) {
 		t.Errorf("changed runs:\n%s", changed)
 	}
 }
+
+func TestThinKeepsAtMostNEvenlySpacedPointsWithTheEnds(t *testing.T) {
+	tl := make([]experiments.Point, 1000)
+	for i := range tl {
+		tl[i].Step = int64(i)
+	}
+	got := thin(tl, 500)
+	if len(got) != 500 || got[0].Step != 0 || got[499].Step != 999 {
+		t.Errorf("%d points from %d to %d", len(got), got[0].Step, got[len(got)-1].Step)
+	}
+	if short := tl[:10]; len(thin(short, 500)) != 10 {
+		t.Error("a short timeline lost points")
+	}
+}
