@@ -19,3 +19,12 @@ const storeSvg = `<svg xmlns="http://www.w3.org/2000/svg" width="16" height="16"
 </svg>`;
 
 export const storeIcon = new LabIcon({ name: 'hops:store', svgstr: storeSvg });
+
+// The icon of the Experiments panel: a flask (runs of %%hops run cells).
+const experimentsSvg = `<svg xmlns="http://www.w3.org/2000/svg" width="16" height="16" viewBox="0 0 24 24">
+  <g class="jp-icon3" fill="#616161">
+    <path fill-rule="evenodd" d="M9 2h6v2h-1v5.1l5.8 9.3A2.3 2.3 0 0 1 17.8 22H6.2a2.3 2.3 0 0 1-2-3.6L10 9.1V4H9zm3 8.2L8.9 15h6.2z"/>
+  </g>
+</svg>`;
+
+export const experimentsIcon = new LabIcon({ name: 'hops:experiments', svgstr: experimentsSvg });

@@ -1,7 +1,8 @@
 // The hops JupyterLab extension: a Versions side panel for the current notebook (its git history: every save
 // is a version) and a cell-level diff view, with the commands "hops: Show notebook versions" and "hops: Compare
 // with previous version" in the command palette; and a Project store panel (a file browser of the project store,
-// local or HDFS), with "hops: Show project store" and a context menu on its entries.
+// local or HDFS), with "hops: Show project store" and a context menu on its entries; and an Experiments panel (the
+// runs of %%hops run cells, a view of one run, a comparison of runs), with "hops: Show experiments".
 
 import { ILabShell, ILayoutRestorer, JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
 import { ICommandPalette, Notification, WidgetTracker } from '@jupyterlab/apputils';
@@ -22,7 +23,9 @@ import {
 
 import { CURRENT, VersionsAPI } from './api';
 import { DiffPanel, IComparison } from './diffview';
-import { storeIcon, versionsIcon } from './icons';
+import { CompareView, ExperimentsPanel, ExperimentView } from './experiments';
+import { ExperimentsAPI } from './experimentsapi';
+import { experimentsIcon, storeIcon, versionsIcon } from './icons';
 import { VersionsPanel } from './panel';
 import { StorePanel } from './store';
 import { StoreAPI } from './storeapi';
@@ -42,7 +45,10 @@ export const CommandIDs = {
   storeDelete: 'hops:store-delete',
   storeNewFolder: 'hops:store-new-folder',
   storeUpload: 'hops:store-upload',
-  storeRefresh: 'hops:store-refresh'
+  storeRefresh: 'hops:store-refresh',
+  showExperiments: 'hops:show-experiments',
+  openExperiment: 'hops:open-experiment',
+  compareExperiments: 'hops:compare-experiments'
 } as const;
 
 const PALETTE_CATEGORY = 'hops';
@@ -263,4 +269,109 @@ const storePlugin: JupyterFrontEndPlugin<void> = {
   }
 };
 
-export default [versionsPlugin, storePlugin] as JupyterFrontEndPlugin<unknown>[];
+const experimentsPlugin: JupyterFrontEndPlugin<void> = {
+  id: '@hopsml/hops:experiments',
+  description: 'Experiments: the runs of %%hops run cells, one run in detail, and a comparison of runs.',
+  autoStart: true,
+  requires: [ILabShell],
+  optional: [ICommandPalette, ILayoutRestorer],
+  activate: (app: JupyterFrontEnd, labShell: ILabShell, palette: ICommandPalette | null, restorer: ILayoutRestorer | null) => {
+    const api = new ExperimentsAPI(app.serviceManager.serverSettings);
+    const runs = new WidgetTracker<ExperimentView>({ namespace: 'hops-experiment' });
+    const comparisons = new WidgetTracker<CompareView>({ namespace: 'hops-compare' });
+
+    const show = (w: ExperimentView | CompareView): void => {
+      labShell.add(w, 'main', { mode: 'tab-after' });
+      labShell.activateById(w.id);
+    };
+    const openRun = (id: string): void => {
+      const open = runs.find(w => w.experimentId === id);
+      if (open) {
+        labShell.activateById(open.id);
+        void open.refresh();
+        return;
+      }
+      const view = new ExperimentView({
+        api,
+        id,
+        openNotebookDiff: app.commands.hasCommand(CommandIDs.openDiff)
+          ? (path, commit) => void app.commands.execute(CommandIDs.openDiff, { path, from: commit, to: CURRENT })
+          : null
+      });
+      void runs.add(view);
+      show(view);
+    };
+    const compare = (ids: string[]): void => {
+      const open = comparisons.find(w => w.id === CompareView.idFor(ids));
+      if (open) {
+        labShell.activateById(open.id);
+        void open.refresh();
+        return;
+      }
+      const view = new CompareView({ api, ids, openRun });
+      void comparisons.add(view);
+      show(view);
+    };
+
+    const panel = new ExperimentsPanel({ api, openRun, compare });
+    labShell.add(panel, 'left', { rank: 160, type: 'Experiments' });
+    restorer?.add(panel, 'hops-experiments');
+
+    app.commands.addCommand(CommandIDs.showExperiments, {
+      label: 'hops: Show experiments',
+      caption: 'Open the Experiments panel: the runs of %%hops run cells, to open or compare',
+      icon: experimentsIcon,
+      execute: () => {
+        labShell.activateById(panel.id);
+      }
+    });
+    app.commands.addCommand(CommandIDs.openExperiment, {
+      label: args => `Experiment ${typeof args.id === 'string' ? args.id : ''}`.trim(),
+      describedBy: {
+        args: {
+          type: 'object',
+          properties: { id: { type: 'string', description: 'The id of the experiment' } },
+          required: ['id']
+        }
+      },
+      execute: args => {
+        if (typeof args.id !== 'string' || args.id === '') {
+          throw new Error(`${CommandIDs.openExperiment} needs the id of an experiment`);
+        }
+        openRun(args.id);
+      }
+    });
+    app.commands.addCommand(CommandIDs.compareExperiments, {
+      label: 'Compare experiments',
+      describedBy: {
+        args: {
+          type: 'object',
+          properties: { ids: { type: 'array', items: { type: 'string' }, description: 'The ids of two or more experiments' } },
+          required: ['ids']
+        }
+      },
+      execute: args => {
+        const ids = Array.isArray(args.ids) ? args.ids.filter((x): x is string => typeof x === 'string') : [];
+        if (ids.length < 2) {
+          throw new Error(`${CommandIDs.compareExperiments} needs two or more experiment ids`);
+        }
+        compare(ids);
+      }
+    });
+    palette?.addItem({ command: CommandIDs.showExperiments, category: PALETTE_CATEGORY });
+    if (restorer) {
+      void restorer.restore(runs, {
+        command: CommandIDs.openExperiment,
+        args: w => ({ id: w.experimentId }),
+        name: w => w.experimentId
+      });
+      void restorer.restore(comparisons, {
+        command: CommandIDs.compareExperiments,
+        args: w => ({ ids: [...w.ids] }),
+        name: w => w.id
+      });
+    }
+  }
+};
+
+export default [versionsPlugin, storePlugin, experimentsPlugin] as JupyterFrontEndPlugin<unknown>[];

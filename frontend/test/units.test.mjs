@@ -1,5 +1,5 @@
 // Unit tests of the extension's pure modules (no DOM, no JupyterLab): src/linediff.ts, src/time.ts and
-// src/storepath.ts, transpiled on the fly with the project's TypeScript. `make fetest` runs them.
+// src/storepath.ts and src/experimentsmodel.ts, transpiled on the fly with the project's TypeScript. `make fetest` runs them.
 
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -27,6 +27,7 @@ async function load(name) {
 const { alignRows, foldRows, wordDiff } = await load('linediff');
 const { relativeTime } = await load('time');
 const store = await load('storepath');
+const exp = await load('experimentsmodel');
 
 const eq = (n, text = `line ${n}`) => ({ op: 'equal', old: n, new: n, text });
 const del = (n, text) => ({ op: 'delete', old: n, text });
@@ -173,4 +174,156 @@ test('the notebook snippet of an entry is valid Python', () => {
   assert.equal(store.uniqueName('New Folder', ['New Folder', 'New Folder 2']), 'New Folder 3');
   assert.equal(store.storeKind('hdfs://nn:8020/p'), 'HDFS');
   assert.equal(store.storeKind('/ws/.hops/store'), 'Local directory');
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// the Experiments panel's data shaping
+
+const line = (...values) => values.map((value, step) => ({ step, value }));
+const trial = (id, params, state, metrics, timeline) => ({ id, index: Number(id.slice(1)), params, state, metrics, timeline });
+
+test('values and durations in few characters', () => {
+  assert.equal(exp.formatValue(0.30000000000000004), '0.3');
+  assert.equal(exp.formatValue(2), '2');
+  assert.equal(exp.formatValue(0.66666666), '0.6667');
+  assert.equal(exp.formatValue(0.00001234), '1.234e-5');
+  assert.equal(exp.formatValue(12345678.9), '1.235e+7');
+  assert.equal(exp.formatValue('relu'), 'relu');
+  assert.equal(exp.formatValue(true), 'true');
+  assert.equal(exp.formatValue(null), '—');
+  assert.equal(exp.formatDuration(80.4), '80 ms');
+  assert.equal(exp.formatDuration(4200), '4.2 s');
+  assert.equal(exp.formatDuration(42_000), '42 s');
+  assert.equal(exp.formatDuration(184_000), '3 min 04 s');
+  assert.equal(exp.formatDuration(2 * 3600_000 + 5 * 60_000), '2 h 05 min');
+  assert.equal(exp.durationText('2024-01-01T00:00:00Z', '2024-01-01T00:00:01.5Z'), '1.5 s');
+  // A running one: until now.
+  assert.equal(exp.durationText('2024-01-01T00:00:00Z', undefined, Date.parse('2024-01-01T00:01:00Z')), '1 min 00 s');
+  assert.equal(exp.durationText(undefined, undefined), '—');
+  assert.equal(exp.stateClass('failed'), 'hops-mod-failed');
+  assert.equal(exp.stateClass('<weird>'), 'hops-mod-other');
+});
+
+test('the best trial: the one the server named, else the best finished value of the objective', () => {
+  const trials = [
+    trial('t0', { lr: 0.1 }, 'finished', { acc: 0.5 }),
+    trial('t1', { lr: 0.2 }, 'finished', { acc: 0.9 }),
+    trial('t2', { lr: 0.3 }, 'failed', { acc: 1.5 }),
+    trial('t3', { lr: 0.4 }, 'finished', {}),
+  ];
+  assert.equal(exp.bestTrial({ best: 't0', objective: { metric: 'acc', direction: 'max' }, trials }).id, 't0');
+  assert.equal(exp.bestTrial({ objective: { metric: 'acc', direction: 'max' }, trials }).id, 't1', 'failed trials do not count');
+  assert.equal(exp.bestTrial({ objective: { metric: 'acc', direction: 'min' }, trials }).id, 't0');
+  assert.equal(exp.bestTrial({ trials }), null, 'no objective');
+  assert.equal(exp.bestTrial({ objective: { metric: 'acc', direction: 'max' }, trials: null }), null);
+  assert.equal(exp.bestValue({ best_value: 0.7, trials: null }), 0.7, 'a listing has the best value');
+  assert.equal(exp.bestValue({ objective: { metric: 'acc', direction: 'max' }, trials }), 0.9);
+});
+
+test('metric and param names of trials, the objective first; series in step order', () => {
+  const trials = [
+    trial('t0', { lr: 0.1, batch: 16 }, 'finished', { loss: 1, acc: 0.5 }, { loss: line(2, 1), acc: line(0.2, 0.5) }),
+    trial('t1', { lr: 0.2, dropout: 0.5 }, 'finished', { zeta: 3 }, { step_time: line(1) }),
+  ];
+  assert.deepEqual(exp.metricNames(trials, 'loss'), ['loss', 'acc', 'step_time', 'zeta']);
+  assert.deepEqual(exp.metricNames(trials, 'missing'), ['acc', 'loss', 'step_time', 'zeta']);
+  assert.deepEqual(exp.paramNames(trials), ['lr', 'batch', 'dropout']);
+  assert.deepEqual(exp.seriesOf({ timeline: { acc: [{ step: 2, value: 3 }, { step: 0, value: 1 }] } }, 'acc').map((p) => p.step), [0, 2]);
+  // Only a final value: one point.
+  assert.deepEqual(exp.seriesOf(trials[1], 'zeta'), [{ step: 0, value: 3 }]);
+  assert.deepEqual(exp.seriesOf(trials[1], 'acc'), []);
+  assert.equal(exp.paramsText({ lr: 0.1, act: 'relu' }), 'lr=0.1, act=relu');
+  assert.equal(exp.paramsText({}), '(no params)');
+});
+
+test('runs compared: the union of params with the distinct values of each run, and the best trials\' metrics', () => {
+  const a = {
+    objective: { metric: 'acc', direction: 'max' }, best: 't1',
+    trials: [trial('t0', { lr: 0.1 }, 'finished', { acc: 0.5, loss: 2 }), trial('t1', { lr: 0.2 }, 'finished', { acc: 1, loss: 1 })],
+  };
+  const b = {
+    objective: { metric: 'acc', direction: 'max' }, best: 't0',
+    trials: [trial('t0', { lr: 0.1, batch: 32 }, 'finished', { acc: 0.7 }), trial('t1', { lr: 0.1, batch: 64 }, 'finished', { acc: 0.6 })],
+  };
+  assert.deepEqual(exp.compareParams([a, b]), [
+    { name: 'lr', values: ['0.1, 0.2', '0.1'], differs: true },
+    { name: 'batch', values: ['—', '32, 64'], differs: true },
+  ]);
+  assert.deepEqual(exp.compareParams([a, a]).map((r) => r.differs), [false]);
+  assert.deepEqual(exp.compareMetrics([a, b]), [
+    { name: 'acc', values: ['1', '0.7'], differs: true },
+    { name: 'loss', values: ['1', '—'], differs: true },
+  ]);
+});
+
+test('environment differences: summary rows, and packages added, removed or changed against the first run', () => {
+  const env = (version, packages, gpu) => ({
+    python: { version, implementation: 'CPython', packages: packages.map(([name, v]) => ({ name, version: v })) },
+    os: 'Debian', cpu: 'EPYC', cores: 4, hops: '0.1', ...gpu,
+  });
+  const a = env('3.11.7', [['numpy', '1.26'], ['torch', '2.2'], ['Six', '1.16']], { gpu_error: 'no NVIDIA driver' });
+  const b = env('3.12.1', [['numpy', '2.0'], ['six', '1.16'], ['pandas', '2.2']], {
+    gpu: { driver: '550', cuda: '12.4', devices: [{ index: 0, name: 'H100' }, { index: 1, name: 'H100' }] },
+  });
+  const d = exp.environmentDiff([a, b]);
+  assert.deepEqual(d.packages, [
+    { name: 'numpy', versions: ['1.26', '2.0'], change: 'changed' },
+    { name: 'pandas', versions: [null, '2.2'], change: 'added' },
+    { name: 'torch', versions: ['2.2', null], change: 'removed' },
+  ]);
+  assert.equal(d.samePackages, 1, 'six, whatever its case');
+  const rows = Object.fromEntries(d.rows.map((r) => [r.name, r]));
+  assert.deepEqual(rows.Python, { name: 'Python', values: ['3.11.7', '3.12.1'], differs: true });
+  assert.deepEqual(rows.GPUs.values, ['none', '2 × H100 (driver 550, CUDA 12.4)']);
+  assert.deepEqual(rows.OS, { name: 'OS', values: ['Debian', 'Debian'], differs: false });
+  assert.equal(rows.CPU.values[0], 'EPYC, 4 cores');
+  // A run without a snapshot.
+  assert.deepEqual(exp.environmentDiff([a, null]).rows.find((r) => r.name === 'Python').values, ['3.11.7', '—']);
+});
+
+test('round ticks', () => {
+  assert.deepEqual(exp.niceTicks(0, 1, 5), [0, 0.2, 0.4, 0.6, 0.8, 1]);
+  assert.deepEqual(exp.niceTicks(0.1, 0.5, 4), [0.1, 0.2, 0.3, 0.4, 0.5]);
+  assert.deepEqual(exp.niceTicks(0, 4, 8, true), [0, 1, 2, 3, 4], 'steps are whole');
+  assert.deepEqual(exp.niceTicks(0, 1000, 4), [0, 200, 400, 600, 800, 1000]);
+  assert.deepEqual(exp.niceTicks(3, 3), [3]);
+  assert.deepEqual(exp.niceTicks(NaN, 1), []);
+});
+
+test('a line chart: one path per series through its points, scaled into the plot area', () => {
+  const chart = exp.lineChart([
+    { label: 't0', points: line(0.1, 0.2, 0.3) },
+    { label: 't1', points: [{ step: 2, value: 0.6 }, { step: 0, value: 0.2 }, { step: 1, value: 0.4 }] },
+    { label: 't2', points: [] },
+  ], 400, 200);
+  assert.equal(chart.empty, false);
+  assert.equal(chart.lines.length, 3);
+  const [t0, t1, t2] = chart.lines;
+  assert.match(t0.d, /^M[\d.]+ [\d.]+ L[\d.]+ [\d.]+ L[\d.]+ [\d.]+$/);
+  assert.equal(t2.d, '', 'no points, no path');
+  // Steps sorted; the first point on the left edge, the last on the right.
+  assert.deepEqual(t1.points.map((p) => p.step), [0, 1, 2]);
+  assert.equal(t1.points[0].x, chart.left);
+  assert.equal(t1.points[2].x, chart.right);
+  // Higher values are higher up, all inside the plot area.
+  assert.ok(t1.points[2].y < t1.points[0].y);
+  for (const p of [...t0.points, ...t1.points]) {
+    assert.ok(p.y >= chart.top && p.y <= chart.bottom, `y=${p.y} in [${chart.top}, ${chart.bottom}]`);
+  }
+  // The ticks cover the values, on whole steps.
+  assert.deepEqual(chart.xTicks.map((t) => t.value), [0, 1, 2]);
+  assert.ok(chart.yTicks.length >= 2 && chart.yTicks[0].value <= 0.1 && chart.yTicks.at(-1).value >= 0.6, JSON.stringify(chart.yTicks));
+  assert.ok(chart.yTicks.every((t) => t.pos >= chart.top && t.pos <= chart.bottom));
+});
+
+test('a chart of one point or no points', () => {
+  const one = exp.lineChart([{ label: 't0', points: [{ step: 0, value: 5 }] }], 300, 150);
+  assert.equal(one.empty, false);
+  assert.equal(one.lines[0].points.length, 1);
+  const p = one.lines[0].points[0];
+  assert.ok(p.x > one.left && p.x < one.right && p.y > one.top && p.y < one.bottom, 'a flat range gets room around it');
+  const none = exp.lineChart([{ label: 't0', points: [] }], 300, 150);
+  assert.equal(none.empty, true);
+  assert.deepEqual(none.lines, [{ label: 't0', d: '', points: [] }]);
+  assert.equal(exp.seriesColor(0), exp.seriesColor(exp.PALETTE.length));
 });
