@@ -80,9 +80,10 @@ func checkoutCommand() *Command {
 		Args:    "ID",
 		MinArgs: 1,
 		MaxArgs: 1,
+		Flags:   []Flag{{Name: "branch", Kind: Bool, Help: "put the notebook's version on the git branch experiments/ID instead of a file"}},
 		Example: "%hops checkout 20261125-103012-3f9a",
 		Run: func(ctx context.Context, inv *Invocation) error {
-			b, err := ExperimentsAPI{inv.Env.API}.Checkout(ctx, inv.Args[0])
+			b, err := ExperimentsAPI{inv.Env.API}.Checkout(ctx, inv.Args[0], inv.Bool("branch"))
 			if err != nil {
 				return err
 			}
@@ -91,19 +92,28 @@ func checkoutCommand() *Command {
 	}
 }
 
-// Checkout asks hops lab to write an experiment's notebook version and environment into the
-// workspace, and says where they are.
-func (a ExperimentsAPI) Checkout(ctx context.Context, id string) (Bundle, error) {
+// Checkout asks hops lab to write an experiment's notebook version (or, with branch, to make a git
+// branch at it) and environment into the workspace, and says where they are.
+func (a ExperimentsAPI) Checkout(ctx context.Context, id string, branch bool) (Bundle, error) {
 	var res struct {
-		Notebook, Environment, Commit, Note string
+		Notebook, Branch, Environment, Commit, Note string
 	}
-	if err := a.Client.Post(ctx, "experiments/"+id+"/checkout", struct{}{}, &res); err != nil {
+	if err := a.Client.Post(ctx, "experiments/"+id+"/checkout", map[string]bool{"branch": branch}, &res); err != nil {
 		return nil, err
 	}
-	txt := fmt.Sprintf("Checked out experiment %s: %s (the notebook at version %s)", id, res.Notebook, res.Commit[:min(7, len(res.Commit))])
-	h := fmt.Sprintf(`<p>Checked out experiment <code>%s</code>: <a href="%s" target="_blank">%s</a> (the notebook at version <code>%s</code>)`,
-		html.EscapeString(id), html.EscapeString(a.Client.BaseURL+"lab/tree/"+escapePath(res.Notebook)), html.EscapeString(res.Notebook),
-		html.EscapeString(res.Commit[:min(7, len(res.Commit))]))
+	short := res.Commit[:min(7, len(res.Commit))]
+	var txt, h string
+	if res.Branch != "" {
+		txt = fmt.Sprintf("Checked out experiment %s on the git branch %s (the notebook at version %s; git switch %s to work on it)",
+			id, res.Branch, short, res.Branch)
+		h = fmt.Sprintf(`<p>Checked out experiment <code>%s</code> on the git branch <code>%s</code> (the notebook at version <code>%s</code>; <code>git switch %s</code> to work on it)`,
+			html.EscapeString(id), html.EscapeString(res.Branch), html.EscapeString(short), html.EscapeString(res.Branch))
+	} else {
+		txt = fmt.Sprintf("Checked out experiment %s: %s (the notebook at version %s)", id, res.Notebook, short)
+		h = fmt.Sprintf(`<p>Checked out experiment <code>%s</code>: <a href="%s" target="_blank">%s</a> (the notebook at version <code>%s</code>)`,
+			html.EscapeString(id), html.EscapeString(a.Client.BaseURL+"lab/tree/"+escapePath(res.Notebook)), html.EscapeString(res.Notebook),
+			html.EscapeString(short))
+	}
 	if res.Environment != "" {
 		txt += fmt.Sprintf(" and %s (the packages it ran with)", res.Environment)
 		h += fmt.Sprintf(` and <code>%s</code> (the packages it ran with)`, html.EscapeString(res.Environment))

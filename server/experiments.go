@@ -102,16 +102,25 @@ func (s *Server) experimentRoutes(mux *http.ServeMux) {
 
 // checkoutResult says where a checkout put the notebook and its environment.
 type checkoutResult struct {
-	Notebook    string `json:"notebook"`    // workspace path of the notebook as it was at Commit
-	Environment string `json:"environment"` // workspace path of the requirements it ran with; "" without a snapshot
+	Notebook    string `json:"notebook,omitempty"` // workspace path of the notebook as it was at Commit
+	Branch      string `json:"branch,omitempty"`   // with {"branch": true}: the git branch at Commit instead
+	Environment string `json:"environment"`        // workspace path of the requirements it ran with; "" without a snapshot
 	Commit      string `json:"commit"`
 	Note        string `json:"note,omitempty"`
 }
 
 // handleExperimentCheckout writes the notebook of an experiment as it was at the recorded commit
-// next to the current one, as <name>@<short id>.ipynb, byte for byte, with the Python packages it
-// ran with as <name>@<short id>.requirements.txt. Both are saved as versions like any file.
+// next to the current one, as <name>@<short id>.ipynb, byte for byte (or, with {"branch": true},
+// makes the git branch experiments/<id> at that commit), with the Python packages it ran with as
+// <name>@<short id>.requirements.txt. The files are saved as versions like any file.
 func (s *Server) handleExperimentCheckout(w http.ResponseWriter, r *http.Request) {
+	var opts struct {
+		Branch bool `json:"branch"`
+	}
+	if err := httpjson.Decode(r, &opts, 0, true); err != nil {
+		httpjson.WriteError(w, err)
+		return
+	}
 	e, err := s.experiments.Get(r.Context(), r.PathValue("id"), false)
 	if err != nil {
 		experimentError(w, err)
@@ -134,8 +143,14 @@ func (s *Server) handleExperimentCheckout(w http.ResponseWriter, r *http.Request
 	}
 	short := e.ID[strings.LastIndexByte(e.ID, '-')+1:]
 	base := strings.TrimSuffix(e.Notebook, ".ipynb") + "@" + short
-	res := checkoutResult{Notebook: base + ".ipynb", Commit: e.Commit}
-	files := map[string][]byte{res.Notebook: data}
+	res := checkoutResult{Commit: e.Commit}
+	files := map[string][]byte{}
+	if opts.Branch {
+		res.Branch = "experiments/" + e.ID
+	} else {
+		res.Notebook = base + ".ipynb"
+		files[res.Notebook] = data
+	}
 	if env := e.Environment; env != nil && env.Python != nil {
 		res.Environment = base + ".requirements.txt"
 		files[res.Environment] = requirements(e)
@@ -144,6 +159,15 @@ func (s *Server) handleExperimentCheckout(w http.ResponseWriter, r *http.Request
 		if _, err := s.contents.Get(r.Context(), p, contents.GetOptions{}); err == nil {
 			httpjson.WriteError(w, httpjson.Errorf(http.StatusConflict,
 				"%s already exists: open it, or rename or delete it and check out again", p))
+			return
+		}
+	}
+	if res.Branch != "" {
+		if err := s.history.repo.Branch(res.Branch, e.Commit); err != nil {
+			if errors.Is(err, versioning.ErrExists) {
+				err = httpjson.Errorf(http.StatusConflict, "branch %s already exists: check it out with git, or delete it and check out again", res.Branch)
+			}
+			httpjson.WriteError(w, err)
 			return
 		}
 	}

@@ -262,6 +262,15 @@ func TestCheckoutWritesTheNotebookAsCommittedAndItsEnvironment(t *testing.T) {
 	var unsaved experiments.Experiment
 	ts.call(t, "POST", "/api/hops/experiments", experiments.Request{Code: "pass", Notebook: "never-saved.ipynb"}, &unsaved)
 	ts.follow(t, unsaved.ID)
+	os.Remove(filepath.Join(ts.cfg.Root, filepath.FromSlash(res.Environment)))
+	var onBranch checkoutResult
+	if code := ts.call(t, "POST", "/api/hops/experiments/"+e.ID+"/checkout", map[string]bool{"branch": true}, &onBranch); code != http.StatusCreated ||
+		onBranch.Branch != "experiments/"+e.ID || onBranch.Notebook != "" {
+		t.Fatalf("checkout on a branch: %d %+v", code, onBranch)
+	}
+	if got, _ := exec.Command("git", "-C", ts.cfg.Root, "rev-parse", onBranch.Branch).Output(); strings.TrimSpace(string(got)) != e.Commit {
+		t.Errorf("branch %s is at %s, want %s", onBranch.Branch, got, e.Commit)
+	}
 	for _, tc := range []struct {
 		id     string
 		status int

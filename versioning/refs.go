@@ -269,3 +269,26 @@ func (r *Repo) indexEntry(p string, h plumbing.Hash, mode filemode.FileMode) *in
 	}
 	return e
 }
+
+// Branch creates the branch name at commit (a hash or prefix), as `git branch name commit` does;
+// a branch that exists already is refused with ErrExists.
+func (r *Repo) Branch(name, commit string) error {
+	ref := plumbing.NewBranchReferenceName(name)
+	if err := ref.Validate(); err != nil || strings.ContainsAny(name, " ~^:?*[\\") || strings.Contains(name, "..") {
+		return fmt.Errorf("%w: %q is not a valid branch name", ErrBadPath, name)
+	}
+	c, err := r.resolveCommit(commit)
+	if err != nil {
+		return err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	moved, err := r.setRef(ref, plumbing.ZeroHash, c.Hash, "branch: Created from "+c.Hash.String()[:7])
+	if err != nil {
+		return err
+	}
+	if !moved {
+		return fmt.Errorf("%w: branch %s", ErrExists, name)
+	}
+	return nil
+}

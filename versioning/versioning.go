@@ -36,6 +36,8 @@ var (
 	ErrBadPath = errors.New("bad path")
 	// ErrBusy: another git process holds the branch or the index lock for too long.
 	ErrBusy = errors.New("repository busy")
+	// ErrExists: a branch to create exists already.
+	ErrExists = errors.New("already exists")
 )
 
 // Identity is who commits: the author and committer of hops' commits.

@@ -482,3 +482,33 @@ func TestAVersionFromBeforeARenameIsShownAndRestoredUnderTheNewName(t *testing.T
 		t.Fatalf("after restore: %q", data)
 	}
 }
+
+func TestABranchCanBeCreatedAtAnOldVersionOnce(t *testing.T) {
+	dir := t.TempDir()
+	r := openRepo(t, dir)
+	write(t, dir, "nb.ipynb", "one")
+	first := save(t, r, "nb.ipynb")
+	write(t, dir, "nb.ipynb", "two")
+	save(t, r, "nb.ipynb")
+	if err := r.Branch("experiments/3f9a", first.Short); err != nil {
+		t.Fatal(err)
+	}
+	if got := gitCLI(t, dir, "rev-parse", "experiments/3f9a"); got != first.Commit {
+		t.Errorf("the branch is at %s, want %s", got, first.Commit)
+	}
+	if got := gitCLI(t, dir, "show", "experiments/3f9a:nb.ipynb"); got != "one" {
+		t.Errorf("the branch holds %q", got)
+	}
+	if got := gitCLI(t, dir, "rev-parse", "--abbrev-ref", "HEAD"); got != "main" {
+		t.Errorf("creating a branch moved HEAD to %s", got)
+	}
+	for name, want := range map[string]error{"experiments/3f9a": ErrExists, "bad..name": ErrBadPath, "ok": ErrNotFound} {
+		commit := first.Commit
+		if name == "ok" {
+			commit = "abcdef1"
+		}
+		if err := r.Branch(name, commit); !errors.Is(err, want) {
+			t.Errorf("Branch(%q): %v, want %v", name, err, want)
+		}
+	}
+}

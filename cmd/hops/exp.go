@@ -67,7 +67,7 @@ func runExp(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("hops exp", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprint(stderr, "Usage: hops exp list [--name N] [--limit N] | show ID | compare ID ID... | checkout ID | rerun ID [--dir DIR | --url URL --token T]\n\n")
+		fmt.Fprint(stderr, "Usage: hops exp list [--name N] [--limit N] | show ID | compare ID ID... | checkout ID [--branch] | rerun ID [--dir DIR | --url URL --token T]\n\n")
 		fs.PrintDefaults()
 	}
 	dir := fs.String("dir", ".", "the workspace whose hops lab to ask")
@@ -75,6 +75,7 @@ func runExp(args []string, stdout, stderr io.Writer) error {
 	token := fs.String("token", "", "its token, with --url")
 	name := fs.String("name", "", "list: only experiments with this name")
 	limit := fs.Int("limit", 20, "list: at most N experiments")
+	branch := fs.Bool("branch", false, "checkout: put the notebook's version on the git branch experiments/ID instead of a file")
 	if len(args) == 0 {
 		fs.Usage()
 		return errors.New("hops exp needs a command: list, show ID, compare ID ID, checkout ID or rerun ID")
@@ -113,7 +114,7 @@ func runExp(args []string, stdout, stderr io.Writer) error {
 		return magics.Rerun(ctx, &magics.Env{API: client, Out: textOutput{stdout}}, ids[0])
 	case sub == "checkout" && len(ids) == 1:
 		var b magics.Bundle
-		b, err = api.Checkout(ctx, ids[0])
+		b, err = api.Checkout(ctx, ids[0], *branch)
 		out = []magics.Bundle{b}
 	case sub == "list":
 		return fmt.Errorf("hops exp list takes no ids (got %q); filter with --name", ids)

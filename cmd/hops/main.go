@@ -40,7 +40,7 @@ Usage:
                                run the hops Jupyter kernel (frontends start it from its kernelspec)
   hops kernelspec install [--user | --prefix DIR] [--name NAME] [--python PATH] [--engine NAME]
                                install the "Python 3 (hops)" kernelspec
-  hops exp list [--name N] [--limit N] | show ID | compare ID ID... | checkout ID | rerun ID [--dir DIR | --url URL --token T]
+  hops exp list [--name N] [--limit N] | show ID | compare ID ID... | checkout ID [--branch] | rerun ID [--dir DIR | --url URL --token T]
                                browse the experiments of a running hops lab (found through DIR/.hops/server.json)
   hops version                 print the version
 
