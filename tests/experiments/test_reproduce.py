@@ -1,6 +1,6 @@
 """Reproduce by rerun and checkout, in a notebook executed by nbclient on the hops kernel against a
 real hops lab whose project environment is a throwaway venv (so %hops pip does not change the venv
-the tests run with): a deterministic training cell runs as an experiment; the notebook is edited and
+the tests run with): a deterministic scikit-learn training cell runs as an experiment; the notebook is edited and
 saved; rerun gives identical metrics and no environment difference; after %hops pip install of a
 small package, rerun reports exactly that package; checkout restores the notebook as committed."""
 import json
@@ -17,16 +17,17 @@ from nbclient import NotebookClient
 
 from conftest import running_hops_lab
 
-TRAIN = """%%hops run --name fit --grid lr=0.05,0.1 --optimize loss:min
+TRAIN = """%%hops run --name fit --grid alpha=0.0001,0.01 --optimize r2:max
 import hops
-import numpy as np
-rng = np.random.default_rng(0)
-X = rng.normal(size=(200, 3))
-y = X @ np.array([1.5, -2.0, 0.5]) + 0.1 * rng.normal(size=200)
-w = np.zeros(3)
-for epoch in range(30):
-    w -= lr * 2 * X.T @ (X @ w - y) / len(y)
-    hops.log(loss=float(np.mean((X @ w - y) ** 2)), step=epoch)
+from sklearn.datasets import make_regression
+from sklearn.linear_model import SGDRegressor
+from sklearn.model_selection import train_test_split
+X, y = make_regression(n_samples=400, n_features=5, noise=5.0, random_state=0)
+X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0)
+model = SGDRegressor(alpha=alpha, random_state=0)
+for epoch in range(20):
+    model.partial_fit(X_train, y_train)
+    hops.log(r2=model.score(X_test, y_test), step=epoch)
 """
 
 
