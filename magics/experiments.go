@@ -83,7 +83,7 @@ func checkoutCommand() *Command {
 		Flags:   []Flag{{Name: "branch", Kind: Bool, Help: "put the notebook's version on the git branch experiments/ID instead of a file"}},
 		Example: "%hops checkout 20261125-103012-3f9a",
 		Run: func(ctx context.Context, inv *Invocation) error {
-			b, err := ExperimentsAPI{inv.Env.API}.Checkout(ctx, inv.Args[0], inv.Bool("branch"))
+			b, _, err := ExperimentsAPI{inv.Env.API}.Checkout(ctx, inv.Args[0], inv.Bool("branch"))
 			if err != nil {
 				return err
 			}
@@ -92,14 +92,18 @@ func checkoutCommand() *Command {
 	}
 }
 
+// CheckoutResult is where a checkout put an experiment's notebook and environment.
+type CheckoutResult struct {
+	Notebook, Branch, Environment, Commit, Note string
+	PythonVersion                               string `json:"python_version"`
+}
+
 // Checkout asks hops lab to write an experiment's notebook version (or, with branch, to make a git
 // branch at it) and environment into the workspace, and says where they are.
-func (a ExperimentsAPI) Checkout(ctx context.Context, id string, branch bool) (Bundle, error) {
-	var res struct {
-		Notebook, Branch, Environment, Commit, Note string
-	}
+func (a ExperimentsAPI) Checkout(ctx context.Context, id string, branch bool) (Bundle, CheckoutResult, error) {
+	var res CheckoutResult
 	if err := a.Client.Post(ctx, "experiments/"+id+"/checkout", map[string]bool{"branch": branch}, &res); err != nil {
-		return nil, err
+		return nil, res, err
 	}
 	short := res.Commit[:min(7, len(res.Commit))]
 	var txt, h string
@@ -124,7 +128,7 @@ func (a ExperimentsAPI) Checkout(ctx context.Context, id string, branch bool) (B
 		txt += "\nNote: " + res.Note
 		h += "<p><b>Note:</b> " + html.EscapeString(res.Note) + "</p>"
 	}
-	return Bundle{"text/plain": txt, "text/html": h}, nil
+	return Bundle{"text/plain": txt, "text/html": h}, res, nil
 }
 
 // ExperimentsAPI renders experiments read from hops lab, for %hops experiments and `hops exp`.

@@ -106,7 +106,9 @@ type checkoutResult struct {
 	Branch      string `json:"branch,omitempty"`   // with {"branch": true}: the git branch at Commit instead
 	Environment string `json:"environment"`        // workspace path of the requirements it ran with; "" without a snapshot
 	Commit      string `json:"commit"`
-	Note        string `json:"note,omitempty"`
+	// PythonVersion is the Python the experiment ran on, to build the environment with.
+	PythonVersion string `json:"python_version,omitempty"`
+	Note          string `json:"note,omitempty"`
 }
 
 // handleExperimentCheckout writes the notebook of an experiment as it was at the recorded commit
@@ -152,7 +154,7 @@ func (s *Server) handleExperimentCheckout(w http.ResponseWriter, r *http.Request
 		files[res.Notebook] = data
 	}
 	if env := e.Environment; env != nil && env.Python != nil {
-		res.Environment = base + ".requirements.txt"
+		res.Environment, res.PythonVersion = base+".requirements.txt", env.Python.Version
 		files[res.Environment] = requirements(e)
 	}
 	for p := range files {

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -67,7 +68,7 @@ func runExp(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("hops exp", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprint(stderr, "Usage: hops exp list [--name N] [--limit N] | show ID | compare ID ID... | checkout ID [--branch] | rerun ID [--dir DIR | --url URL --token T]\n\n")
+		fmt.Fprint(stderr, "Usage: hops exp list [--name N] [--limit N] | show ID | compare ID ID... | checkout ID [--branch] [--env] | rerun ID [--dir DIR | --url URL --token T]\n\n")
 		fs.PrintDefaults()
 	}
 	dir := fs.String("dir", ".", "the workspace whose hops lab to ask")
@@ -75,6 +76,7 @@ func runExp(args []string, stdout, stderr io.Writer) error {
 	token := fs.String("token", "", "its token, with --url")
 	name := fs.String("name", "", "list: only experiments with this name")
 	limit := fs.Int("limit", 20, "list: at most N experiments")
+	withEnv := fs.Bool("env", false, "checkout: also build a venv from the packages the experiment ran with (in .hops/envs/ID)")
 	branch := fs.Bool("branch", false, "checkout: put the notebook's version on the git branch experiments/ID instead of a file")
 	if len(args) == 0 {
 		fs.Usage()
@@ -114,8 +116,13 @@ func runExp(args []string, stdout, stderr io.Writer) error {
 		return magics.Rerun(ctx, &magics.Env{API: client, Out: textOutput{stdout}}, ids[0])
 	case sub == "checkout" && len(ids) == 1:
 		var b magics.Bundle
-		b, err = api.Checkout(ctx, ids[0], *branch)
+		var res magics.CheckoutResult
+		b, res, err = api.Checkout(ctx, ids[0], *branch)
 		out = []magics.Bundle{b}
+		if err == nil && *withEnv {
+			fmt.Fprintln(stdout, b["text/plain"])
+			return buildEnv(ctx, *dir, ids[0], res, stdout, stderr)
+		}
 	case sub == "list":
 		return fmt.Errorf("hops exp list takes no ids (got %q); filter with --name", ids)
 	case sub == "show":
@@ -158,4 +165,38 @@ func (o textOutput) Update(string, magics.Bundle) error { return nil }
 func (o textOutput) Stream(_, text string) error {
 	_, err := io.WriteString(o.w, text)
 	return err
+}
+
+// buildEnv makes a venv with the packages an experiment ran with: the Python of the recorded
+// version from PATH (python3.11 for 3.11.x), then pip install -r of the checked-out requirements.
+func buildEnv(ctx context.Context, dir, id string, res magics.CheckoutResult, stdout, stderr io.Writer) error {
+	if res.Environment == "" {
+		return fmt.Errorf("experiment %s recorded no Python environment, so there is nothing to build", id)
+	}
+	parts := strings.Split(res.PythonVersion, ".")
+	if len(parts) < 2 {
+		return fmt.Errorf("experiment %s recorded Python %q: cannot tell which interpreter to build with", id, res.PythonVersion)
+	}
+	want := "python" + parts[0] + "." + parts[1]
+	python, err := exec.LookPath(want)
+	if err != nil {
+		return fmt.Errorf("experiment %s ran on Python %s and %s is not on PATH: install it, then run this again", id, res.PythonVersion, want)
+	}
+	abs, _ := filepath.Abs(dir)
+	venv := filepath.Join(abs, ".hops", "envs", id)
+	if _, err := os.Stat(venv); err == nil {
+		return fmt.Errorf("%s exists: use it (%s/bin/python), or remove it and run this again", venv, venv)
+	}
+	for _, args := range [][]string{
+		{python, "-m", "venv", venv},
+		{filepath.Join(venv, "bin", "python"), "-m", "pip", "install", "--disable-pip-version-check", "-r", filepath.Join(abs, filepath.FromSlash(res.Environment))},
+	} {
+		cmd := exec.CommandContext(ctx, args[0], args[1:]...)
+		cmd.Stdout, cmd.Stderr = stdout, stderr
+		if err := cmd.Run(); err != nil {
+			return fmt.Errorf("build the environment of %s in %s: %s: %w", id, venv, strings.Join(args, " "), err)
+		}
+	}
+	fmt.Fprintf(stdout, "The environment experiment %s ran with is in %s (activate: . %s/bin/activate).\n", id, venv, venv)
+	return nil
 }

@@ -2,16 +2,19 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/hopsml/hops/experiments"
+	"github.com/hopsml/hops/magics"
 )
 
 // fakeLab answers the experiments API with two runs, checking the token.
@@ -76,4 +79,40 @@ func TestHopsExpFindsTheLabOfItsWorkspaceAndPrintsExperiments(t *testing.T) {
 			t.Errorf("%v: %v\n%s\nwant %q", tc.args, err, stdout.String(), tc.want)
 		}
 	}
+}
+
+func TestBuildEnvMakesAVenvWithTheRecordedPythonAndRequirements(t *testing.T) {
+	ws := t.TempDir()
+	os.WriteFile(filepath.Join(ws, "train@3f9a.requirements.txt"), []byte("# nothing beyond pip itself\n"), 0o644)
+	res := magics.CheckoutResult{Environment: "train@3f9a.requirements.txt", PythonVersion: runtimePythonVersion(t)}
+	var out bytes.Buffer
+	if err := buildEnv(context.Background(), ws, "e1", res, &out, &out); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	if _, err := os.Stat(filepath.Join(ws, ".hops", "envs", "e1", "bin", "python")); err != nil || !strings.Contains(out.String(), "activate") {
+		t.Errorf("no venv: %v\n%s", err, out.String())
+	}
+	for _, tc := range []struct {
+		res  magics.CheckoutResult
+		id   string
+		want string
+	}{
+		{res, "e1", "exists: use it"},
+		{magics.CheckoutResult{Environment: "x.txt", PythonVersion: "2.1.0"}, "e2", "python2.1 is not on PATH"},
+		{magics.CheckoutResult{}, "e3", "recorded no Python environment"},
+	} {
+		if err := buildEnv(context.Background(), ws, tc.id, tc.res, &out, &out); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want an error saying %q", tc.id, err, tc.want)
+		}
+	}
+}
+
+// runtimePythonVersion is the version of python3 on PATH, e.g. "3.11.7".
+func runtimePythonVersion(t *testing.T) string {
+	t.Helper()
+	out, err := exec.Command("python3", "-c", "import platform; print(platform.python_version())").Output()
+	if err != nil {
+		t.Fatal("python3 is needed to build a venv")
+	}
+	return strings.TrimSpace(string(out))
 }
