@@ -1,6 +1,8 @@
 // A small element builder. Text always goes in through textContent and attributes through setAttribute, so
 // nothing the server sends is ever parsed as HTML.
 
+import type { LabIcon } from '@jupyterlab/ui-components';
+
 export interface IProps {
   class?: string;
   text?: string;
@@ -55,4 +57,33 @@ export function message(title: string, detail?: string, error = false): HTMLElem
     h('div', { class: 'hops-Empty-title', text: title }),
     detail ? h('div', { class: 'hops-Empty-detail', text: detail }) : null
   );
+}
+
+/** An error panel: the message of `message(title, detail, true)` with its buttons (Retry, …) below. */
+export function errorMessage(title: string, detail: string, ...actions: (HTMLElement | null)[]): HTMLElement {
+  const box = message(title, detail, true);
+  box.append(h('div', { class: 'hops-Empty-actions' }, ...actions));
+  return box;
+}
+
+/** A panel's icon button (16px icon): `label` names it for screen readers and, unless `title` is given, is its tooltip;
+ * `action` goes in its data-action. */
+export function iconButton(
+  icon: LabIcon,
+  props: { label: string; title?: string; action?: string },
+  onClick: () => void
+): HTMLButtonElement {
+  const b = h('button', {
+    class: 'hops-IconButton',
+    title: props.title ?? props.label,
+    attrs: { type: 'button', 'aria-label': props.label, ...(props.action ? { 'data-action': props.action } : {}) },
+    on: { click: () => onClick() }
+  });
+  icon.element({ container: b, height: '16px', width: '16px' });
+  return b;
+}
+
+/** What an error says: its message, or the thrown thing as text. */
+export function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }

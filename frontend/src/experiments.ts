@@ -8,7 +8,7 @@ import { refreshIcon } from '@jupyterlab/ui-components';
 import { Message } from '@lumino/messaging';
 import { Widget } from '@lumino/widgets';
 
-import { h, message, plural } from './dom';
+import { errorMessage, errorText, h, iconButton, message, plural } from './dom';
 import { ExperimentsAPI, IExperiment, ITrial } from './experimentsapi';
 import {
   bestTrial,
@@ -42,8 +42,6 @@ const POLL_IDLE_MS = 10_000;
 /** How often an open view of a running experiment reloads it. */
 const VIEW_POLL_MS = 2_000;
 
-const errorText = (err: unknown): string => (err instanceof Error ? err.message : String(err));
-
 /** A state as a coloured chip. */
 function stateChip(state: string): HTMLElement {
   return h('span', { class: `hops-RunState ${stateClass(state)}`, text: state });
@@ -55,9 +53,7 @@ function button(text: string, title: string, onClick: () => void, cls = 'hops-Bu
 
 /** An error message with a retry button. */
 function errorState(title: string, detail: string, retry: () => void): HTMLElement {
-  const el = message(title, detail, true);
-  el.append(h('div', { class: 'hops-Empty-actions' }, button('Retry', 'Try again', retry)));
-  return el;
+  return errorMessage(title, detail, button('Retry', 'Try again', retry));
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -84,13 +80,7 @@ export class ExperimentsPanel extends Widget {
     this.title.icon = experimentsIcon;
     this.title.caption = 'Experiments (runs of %%hops run cells)';
 
-    const refresh = h('button', {
-      class: 'hops-IconButton',
-      title: 'Reload the list of experiments',
-      attrs: { type: 'button', 'aria-label': 'Refresh' },
-      on: { click: () => void this.refresh() }
-    });
-    refreshIcon.element({ container: refresh, height: '16px', width: '16px' });
+    const refresh = iconButton(refreshIcon, { label: 'Refresh', title: 'Reload the list of experiments' }, () => void this.refresh());
     this._compareButton = button('Compare', 'Select two or more runs to compare them', () => this._compareSelected(), 'hops-Button hops-mod-accept');
     this._clearButton = button('Clear', 'Clear the selection', () => {
       this._selected = [];
@@ -521,6 +511,90 @@ function facts(rows: [string, Node | string | null][]): HTMLElement {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// the main-area views (one run, a comparison)
+
+/** What the view of a run and the comparison share: the frame, loading when first attached, the focus when
+ * activated, polling while a run is running, and the start of a render (the error or "Loading…" until something is
+ * loaded, a banner when a reload failed). */
+abstract class RunViewBase extends Widget {
+  constructor(id: string, label: string, caption: string, private readonly _loadingText: string) {
+    super();
+    this.id = id;
+    this.addClass('hops-RunView');
+    this.title.label = label;
+    this.title.caption = caption;
+    this.title.icon = experimentsIcon;
+    this.title.closable = true;
+    this.node.tabIndex = -1;
+    this.node.append(this._body);
+    this._body.append(message(_loadingText));
+  }
+
+  /** Loads what the view shows again. */
+  abstract refresh(): Promise<void>;
+
+  /** Whether something is loaded (the record, the runs). */
+  protected abstract get _loaded(): boolean;
+
+  protected onAfterAttach(msg: Message): void {
+    super.onAfterAttach(msg);
+    if (!this._loaded && this._error === '') {
+      void this.refresh();
+    }
+  }
+
+  protected onActivateRequest(msg: Message): void {
+    super.onActivateRequest(msg);
+    this.node.focus();
+  }
+
+  dispose(): void {
+    window.clearTimeout(this._timer);
+    super.dispose();
+  }
+
+  /** Reloads in a moment while a run is running. */
+  protected _schedule(running: boolean): void {
+    window.clearTimeout(this._timer);
+    if (!this.isDisposed && running) {
+      this._timer = window.setTimeout(() => void this.refresh(), VIEW_POLL_MS);
+    }
+  }
+
+  /** Empties the body for a render; until something is loaded it shows the error (`errorTitle`) or "Loading…" and
+   * says false. A failed reload of what is shown puts a banner on top. */
+  protected _startRender(errorTitle: string): boolean {
+    this._body.replaceChildren();
+    if (!this._loaded) {
+      this._body.append(this._error ? errorState(errorTitle, this._error, () => void this.refresh()) : message(this._loadingText));
+      return false;
+    }
+    if (this._error) {
+      this._body.append(h('div', { class: 'hops-Banner hops-mod-warning', attrs: { role: 'alert' }, text: `Cannot reload: ${this._error}` }));
+    }
+    return true;
+  }
+
+  /** The picker of the charted metric among `names` (just its name when there is one); a pick renders again. */
+  protected _metricPicker(names: string[]): HTMLElement {
+    return names.length > 1
+      ? metricSelect(names, this._metric, m => {
+          this._metric = m;
+          this._render();
+        })
+      : h('div', { class: 'hops-MetricPicker hops-Muted', text: this._metric });
+  }
+
+  protected abstract _render(): void;
+
+  protected _error = '';
+  protected _metric = '';
+  protected _request = 0;
+  protected _timer = 0;
+  protected readonly _body = h('div', { class: 'hops-RunView-body' });
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 // one run
 
 export interface IExperimentViewOptions {
@@ -532,18 +606,9 @@ export interface IExperimentViewOptions {
 
 type LogState = { kind: 'loading' } | { kind: 'error'; message: string } | { kind: 'text'; text: string };
 
-export class ExperimentView extends Widget {
+export class ExperimentView extends RunViewBase {
   constructor(private readonly _opts: IExperimentViewOptions) {
-    super();
-    this.id = ExperimentView.idFor(_opts.id);
-    this.addClass('hops-RunView');
-    this.title.label = `Experiment ${_opts.id}`;
-    this.title.caption = `Experiment ${_opts.id}`;
-    this.title.icon = experimentsIcon;
-    this.title.closable = true;
-    this.node.tabIndex = -1;
-    this.node.append(this._body);
-    this._body.append(message('Loading the experiment…'));
+    super(ExperimentView.idFor(_opts.id), `Experiment ${_opts.id}`, `Experiment ${_opts.id}`, 'Loading the experiment…');
   }
 
   static idFor(id: string): string {
@@ -587,48 +652,19 @@ export class ExperimentView extends Widget {
         this._render();
       }
     } finally {
-      this._schedule();
+      this._schedule(this._record?.state === 'running');
     }
   }
 
-  protected onAfterAttach(msg: Message): void {
-    super.onAfterAttach(msg);
-    if (this._record === null && this._error === '') {
-      void this.refresh();
-    }
+  protected get _loaded(): boolean {
+    return this._record !== null;
   }
 
-  protected onActivateRequest(msg: Message): void {
-    super.onActivateRequest(msg);
-    this.node.focus();
-  }
-
-  dispose(): void {
-    window.clearTimeout(this._timer);
-    super.dispose();
-  }
-
-  private _schedule(): void {
-    window.clearTimeout(this._timer);
-    if (!this.isDisposed && this._record?.state === 'running') {
-      this._timer = window.setTimeout(() => void this.refresh(), VIEW_POLL_MS);
-    }
-  }
-
-  private _render(): void {
+  protected _render(): void {
     const scroll = this.node.scrollTop;
-    this._body.replaceChildren();
     const rec = this._record;
-    if (!rec) {
-      this._body.append(
-        this._error
-          ? errorState(`Cannot load experiment ${this._opts.id}`, this._error, () => void this.refresh())
-          : message('Loading the experiment…')
-      );
+    if (!this._startRender(`Cannot load experiment ${this._opts.id}`) || !rec) {
       return;
-    }
-    if (this._error) {
-      this._body.append(h('div', { class: 'hops-Banner hops-mod-warning', attrs: { role: 'alert' }, text: `Cannot reload: ${this._error}` }));
     }
     const trials = rec.trials ?? [];
     const best = bestTrial(rec);
@@ -645,12 +681,7 @@ export class ExperimentView extends Widget {
           : h(
               'div',
               {},
-              metrics.length > 1
-                ? metricSelect(metrics, this._metric, m => {
-                    this._metric = m;
-                    this._render();
-                  })
-                : h('div', { class: 'hops-MetricPicker hops-Muted', text: this._metric }),
+              this._metricPicker(metrics),
               chartElement(
                 trials.map(t => ({ label: t.id, points: seriesOf(t, this._metric) })),
                 { metric: this._metric, highlight: best?.id }
@@ -833,13 +864,8 @@ export class ExperimentView extends Widget {
   }
 
   private _record: IExperiment | null = null;
-  private _error = '';
-  private _metric = '';
-  private _request = 0;
-  private _timer = 0;
   private readonly _expanded = new Set<string>();
   private readonly _logs = new Map<string, LogState>();
-  private readonly _body = h('div', { class: 'hops-RunView-body' });
 }
 
 function environmentFacts(rec: IExperiment): HTMLElement {
@@ -900,19 +926,10 @@ export interface ICompareViewOptions {
   openRun: (id: string) => void;
 }
 
-export class CompareView extends Widget {
+export class CompareView extends RunViewBase {
   constructor(private readonly _opts: ICompareViewOptions) {
-    super();
-    this.id = CompareView.idFor(_opts.ids);
-    this.addClass('hops-RunView');
+    super(CompareView.idFor(_opts.ids), `Compare ${_opts.ids.length} experiments`, `Compare ${_opts.ids.join(', ')}`, 'Loading the experiments…');
     this.addClass('hops-CompareView');
-    this.title.label = `Compare ${_opts.ids.length} experiments`;
-    this.title.caption = `Compare ${_opts.ids.join(', ')}`;
-    this.title.icon = experimentsIcon;
-    this.title.closable = true;
-    this.node.tabIndex = -1;
-    this.node.append(this._body);
-    this._body.append(message('Loading the experiments…'));
   }
 
   static idFor(ids: readonly string[]): string {
@@ -939,43 +956,18 @@ export class CompareView extends Widget {
       this._error = errorText(err);
     }
     this._render();
-    window.clearTimeout(this._timer);
-    if (this._runs?.some(r => r.state === 'running')) {
-      this._timer = window.setTimeout(() => void this.refresh(), VIEW_POLL_MS);
-    }
+    this._schedule(this._runs?.some(r => r.state === 'running') ?? false);
   }
 
-  protected onAfterAttach(msg: Message): void {
-    super.onAfterAttach(msg);
-    if (this._runs === null && this._error === '') {
-      void this.refresh();
-    }
+  protected get _loaded(): boolean {
+    return this._runs !== null;
   }
 
-  protected onActivateRequest(msg: Message): void {
-    super.onActivateRequest(msg);
-    this.node.focus();
-  }
-
-  dispose(): void {
-    window.clearTimeout(this._timer);
-    super.dispose();
-  }
-
-  private _render(): void {
+  protected _render(): void {
     const scroll = this.node.scrollTop;
-    this._body.replaceChildren();
     const runs = this._runs;
-    if (!runs) {
-      this._body.append(
-        this._error
-          ? errorState('Cannot load the experiments to compare', this._error, () => void this.refresh())
-          : message('Loading the experiments…')
-      );
+    if (!this._startRender('Cannot load the experiments to compare') || !runs) {
       return;
-    }
-    if (this._error) {
-      this._body.append(h('div', { class: 'hops-Banner hops-mod-warning', attrs: { role: 'alert' }, text: `Cannot reload: ${this._error}` }));
     }
     const bests = runs.map(r => bestTrial(r));
     const label = (r: IExperiment): string => `${r.name || '(unnamed)'} · ${r.id}`;
@@ -1044,12 +1036,7 @@ export class CompareView extends Widget {
           : h(
               'div',
               {},
-              names.length > 1
-                ? metricSelect(names, this._metric, m => {
-                    this._metric = m;
-                    this._render();
-                  })
-                : h('div', { class: 'hops-MetricPicker hops-Muted', text: this._metric }),
+              this._metricPicker(names),
               chartElement(
                 runs.map((r, i) => ({ label: `${label(r)}${bests[i] ? ` · ${bests[i].id}` : ''}`, points: bests[i] ? seriesOf(bests[i], this._metric) : [] })),
                 { metric: this._metric }
@@ -1087,11 +1074,6 @@ export class CompareView extends Widget {
   }
 
   private _runs: IExperiment[] | null = null;
-  private _error = '';
-  private _metric = '';
-  private _request = 0;
-  private _timer = 0;
-  private readonly _body = h('div', { class: 'hops-RunView-body' });
 }
 
 /** A table with a header row and one row per compared thing; rows where the runs differ are marked. */

@@ -10,7 +10,7 @@ import { Widget } from '@lumino/widgets';
 
 import { APIError, CURRENT, IVersion, IVersionList, VersionsAPI } from './api';
 import { IComparison } from './diffview';
-import { h, message } from './dom';
+import { errorText, h, iconButton, message } from './dom';
 import { versionsIcon } from './icons';
 import { exactTime, relativeTime } from './time';
 
@@ -39,13 +39,7 @@ export class VersionsPanel extends Widget {
     this.title.icon = versionsIcon;
     this.title.caption = 'Notebook versions (every save is a version)';
 
-    this._refreshButton = h('button', {
-      class: 'hops-IconButton',
-      title: 'Reload the list of versions',
-      attrs: { type: 'button', 'aria-label': 'Refresh' },
-      on: { click: () => void this.refresh() }
-    });
-    refreshIcon.element({ container: this._refreshButton, height: '16px', width: '16px' });
+    this._refreshButton = iconButton(refreshIcon, { label: 'Refresh', title: 'Reload the list of versions' }, () => void this.refresh());
     this._compareButton = h('button', {
       class: 'hops-Button hops-mod-accept',
       attrs: { type: 'button' },
@@ -148,7 +142,7 @@ export class VersionsPanel extends Widget {
       }
     } catch (err) {
       if (request === this._request) {
-        const message = err instanceof Error ? err.message : String(err);
+        const message = errorText(err);
         // A file the history does not know yet (never saved since history began) has no versions.
         this._state =
           err instanceof APIError && err.status === 404
@@ -483,7 +477,7 @@ export class VersionsPanel extends Widget {
       await context.revert();
       Notification.success(`Restored ${PathExt.basename(path)} to version ${v.short}.`, { autoClose: 4000 });
     } catch (err) {
-      await showErrorMessage('Restore failed', err instanceof Error ? err.message : String(err));
+      await showErrorMessage('Restore failed', errorText(err));
     }
     void this.refresh();
   }

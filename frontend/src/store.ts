@@ -19,7 +19,7 @@ import {
 import { Message } from '@lumino/messaging';
 import { Widget } from '@lumino/widgets';
 
-import { h, message } from './dom';
+import { errorMessage, errorText, h, iconButton, message } from './dom';
 import { storeIcon } from './icons';
 import { APIError, CancelledError, IStoreListing, IUpload, StoreAPI } from './storeapi';
 import {
@@ -190,7 +190,7 @@ export class StorePanel extends Widget {
       next = {
         kind: 'error',
         status: err instanceof APIError ? err.status : 0,
-        message: err instanceof Error ? err.message : String(err)
+        message: errorText(err)
       };
     }
     if (request !== this._request) {
@@ -685,9 +685,7 @@ export class StorePanel extends Widget {
         on: { click: () => void this.cd(up) }
       });
     }
-    const box = message(title, text, true);
-    box.append(h('div', { class: 'hops-Empty-actions' }, retry, extra));
-    return box;
+    return errorMessage(title, text, retry, extra);
   }
 
   /** Marks the selected row (and gives it the tab stop), and updates what the toolbar offers. */
@@ -1135,28 +1133,28 @@ export class StorePanel extends Widget {
   private _pumping = false;
   private readonly _queue: IUploadItem[] = [];
   private readonly _buttons = {
-    refresh: iconButton(refreshIcon, 'refresh', 'Refresh', () => void this.refresh()),
-    newFolder: iconButton(newFolderIcon, 'new-folder', 'New folder', () => void this.newFolder()),
-    upload: iconButton(fileUploadIcon, 'upload', 'Upload', () => this.pickFiles()),
-    download: iconButton(downloadIcon, 'download', 'Download', () => {
+    refresh: iconButton(refreshIcon, { label: 'Refresh', action: 'refresh' }, () => void this.refresh()),
+    newFolder: iconButton(newFolderIcon, { label: 'New folder', action: 'new-folder' }, () => void this.newFolder()),
+    upload: iconButton(fileUploadIcon, { label: 'Upload', action: 'upload' }, () => this.pickFiles()),
+    download: iconButton(downloadIcon, { label: 'Download', action: 'download' }, () => {
       const e = this.selected;
       if (e && !e.dir) {
         void this.download(e);
       }
     }),
-    copy: iconButton(copyIcon, 'copy', 'Copy for a notebook', () => {
+    copy: iconButton(copyIcon, { label: 'Copy for a notebook', action: 'copy' }, () => {
       const e = this.selected;
       if (e) {
         this.copySnippet(e);
       }
     }),
-    rename: iconButton(editIcon, 'rename', 'Rename', () => {
+    rename: iconButton(editIcon, { label: 'Rename', action: 'rename' }, () => {
       const e = this.selected;
       if (e) {
         void this.rename(e);
       }
     }),
-    delete: iconButton(deleteIcon, 'delete', 'Delete', () => {
+    delete: iconButton(deleteIcon, { label: 'Delete', action: 'delete' }, () => {
       const e = this.selected;
       if (e) {
         void this.remove(e);
@@ -1188,21 +1186,6 @@ export class StorePanel extends Widget {
     input.hidden = true;
     return input;
   })();
-}
-
-function iconButton(icon: LabIcon, action: string, label: string, click: () => void): HTMLButtonElement {
-  const b = h('button', {
-    class: 'hops-IconButton',
-    title: label,
-    attrs: { type: 'button', 'aria-label': label, 'data-action': action },
-    on: { click }
-  });
-  icon.element({ container: b, height: '16px', width: '16px' });
-  return b;
-}
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
 
 // -------------------------------------------------------------------------------------------------------------------
