@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 
 import pytest
 
@@ -91,3 +92,12 @@ def hops_lab(tmp_path, monkeypatch):
         monkeypatch.setenv("HOPS_SERVER_URL", url)
         monkeypatch.setenv("HOPS_TOKEN", "sdk")
         yield tmp_path
+
+
+def api(url, path, method="GET", body=None):
+    """Calls hops lab's API (token "sdk") and returns the JSON answer, or the raw bytes of a file."""
+    req = urllib.request.Request(url + path, method=method, data=None if body is None else json.dumps(body).encode(),
+                                 headers={"Authorization": "token sdk", "Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=60) as r:
+        data = r.read()
+    return json.loads(data) if data[:1] in (b"{", b"[") else data

@@ -3,19 +3,17 @@ real hops lab whose project environment is a throwaway venv (so %hops pip does n
 the tests run with): a deterministic scikit-learn training cell runs as an experiment; the notebook is edited and
 saved; rerun gives identical metrics and no environment difference; after %hops pip install of a
 small package, rerun reports exactly that package; checkout restores the notebook as committed."""
-import json
 import pathlib
 import subprocess
 import sys
 import sysconfig
-import urllib.request
 import zipfile
 
 import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from conftest import running_hops_lab
+from conftest import api, running_hops_lab
 
 TRAIN = """%%hops run --name fit --grid alpha=0.0001,0.01 --optimize r2:max
 import hops
@@ -43,14 +41,6 @@ def tiny_wheel(dir, name="hopstiny", version="1.0"):
             z.writestr(n, body)
         z.writestr(info + "RECORD", "".join(f"{n},,\n" for n in files) + info + "RECORD,,\n")
     return path
-
-
-def api(url, path, method="GET", body=None):
-    req = urllib.request.Request(url + path, method=method, data=None if body is None else json.dumps(body).encode(),
-                                 headers={"Authorization": "token sdk", "Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=60) as r:
-        data = r.read()
-    return json.loads(data) if data[:1] in (b"{", b"[") else data
 
 
 def execute(cells, ws):

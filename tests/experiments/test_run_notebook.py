@@ -1,17 +1,15 @@
 """%%hops run in a notebook executed by nbclient on the hops kernel, against a real hops lab: a grid
 search on 2 executors with -o, a run with a failing trial, an interrupted run, bad input; then the
 records hops lab stored, checked field by field."""
-import json
 import subprocess
 import sys
-import urllib.request
 
 import nbformat
 import pandas
 import pytest
 from nbclient import NotebookClient
 
-from conftest import running_hops_lab
+from conftest import api, running_hops_lab
 
 GRID = """%%hops run --name grid --grid lr=0.001,0.01,0.1 --grid batch=32,64 --executors 2 --optimize acc:max -o grid
 import hops
@@ -45,14 +43,6 @@ UNLOGGED = """%%hops run --name unlogged --optimize accuracy:max
 import hops
 hops.log(loss=0.5)
 """
-
-
-def api(url, path, method="GET", body=None):
-    req = urllib.request.Request(url + path, method=method, data=None if body is None else json.dumps(body).encode(),
-                                 headers={"Authorization": "token sdk", "Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=30) as r:
-        data = r.read()
-    return json.loads(data) if data[:1] in (b"{", b"[") else data
 
 
 def errors_of(cell):
