@@ -33,7 +33,6 @@ import resource
 import secrets
 import shutil
 import signal
-import socket
 import statistics
 import struct
 import subprocess
@@ -46,6 +45,7 @@ from dataclasses import dataclass, field
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 from tornado.iostream import StreamClosedError
 from tornado.websocket import WebSocketClosedError, websocket_connect
+from benchutil import descendants, free_port
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 VENV = os.path.join(ROOT, ".venv")
@@ -97,34 +97,8 @@ def client_cpu():
     return r.ru_utime + r.ru_stime
 
 
-def descendants(pid):
-    """Every process below pid, so kernels a server failed to stop can be killed by their own ids."""
-    children = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
-        except (OSError, ValueError, IndexError):
-            continue
-        children.setdefault(ppid, []).append(int(entry))
-    found, todo = [], [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            found.append(child)
-            todo.append(child)
-    return found
-
-
 # ---------------------------------------------------------------------------------------------------
 # Server launcher: free port, fresh workspace, random token, own process group, always stopped.
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 class Server:
     """One notebook server process in a throw-away workspace.
