@@ -265,6 +265,48 @@ describe('%%hops run in JupyterLab on hops lab', { skip }, () => {
       await summary(sleepy).scrollIntoViewIfNeeded();
     }));
 
+  test('%hops checkout of a run from a saved cell writes that notebook version, and JupyterLab opens it', STEP, () =>
+    step('checkout', async () => {
+      // A saved cell: the run records the version that has it.
+      let i = await runCell('print("ready")');
+      await waitForKernelStatus(/^Idle$/, 'Idle before the saved run');
+      await cell(i).locator('.jp-InputArea-prompt').click();
+      await page.keyboard.press('b');
+      i++;
+      await waitFor(`a new cell ${i}`, async () => (await cellCount()) > i, { timeout: UI_TIMEOUT });
+      await cell(i).locator('.cm-content').click();
+      await page.keyboard.insertText('%%hops run --name saved\nprint("from a saved cell")');
+      await cell(i).locator('.jp-InputArea-prompt').click(); // command mode, focus in the notebook
+      await page.keyboard.press('Control+s');
+      // JupyterLab offers to rename an untitled notebook on its first save: keep the name.
+      const rename = page.locator('.jp-Dialog', { hasText: 'Rename file' });
+      await waitFor('the save to complete or the rename-on-first-save dialog', async () =>
+        (await rename.count()) > 0 || (await page.locator('.lm-TabBar-tab.jp-mod-current.jp-mod-dirty').count()) === 0,
+      { timeout: UI_TIMEOUT });
+      if ((await rename.count()) > 0) await rename.locator('.jp-Dialog-button.jp-mod-accept').click();
+      await waitFor('the cell to be saved', async () => {
+        const r = await fetch(`${server.baseUrl}api/contents/Untitled.ipynb?content=1`, { headers: { Authorization: `token ${server.token}` } });
+        return r.ok && JSON.stringify(await r.json()).includes('from a saved cell');
+      }, { timeout: UI_TIMEOUT });
+      await cell(i).locator('.cm-content').click();
+      await page.keyboard.press('Shift+Enter');
+      const done = await waitForText('the summary of the saved run', summary(i), /Experiment (\S+) finished[\s\S]*notebook version: [0-9a-f]{7}/, RUN_TIMEOUT);
+      assert.doesNotMatch(done, /differs/, 'the cell that ran is the saved one');
+      const id = done.match(/Experiment (\S+) finished/)[1];
+      await waitForKernelStatus(/^Idle$/, 'Idle after the saved run');
+
+      const co = await runCell(`%hops checkout ${id}`);
+      const said = await waitForText('where checkout wrote the notebook', outputs(co), /Checked out experiment \S+: (\S+\.ipynb)/, KERNEL_TIMEOUT);
+      const path = said.match(/Checked out experiment \S+: (\S+\.ipynb)/)[1];
+      await page.goto(`${server.baseUrl}lab/tree/${encodeURIComponent(path)}?token=${server.token}`, { timeout: UI_TIMEOUT });
+      const opened = page.locator(`.jp-NotebookPanel[data-jp-document-path="${path}"], .jp-NotebookPanel`).last();
+      await waitFor(`${path} open with its cells`, async () =>
+        /from a saved cell/.test(await opened.locator('.jp-Notebook').innerText().catch(() => '')), { timeout: UI_TIMEOUT });
+      await page.locator(`.jp-DirListing-item[title*="${path}"], .jp-DirListing-item:has-text("${path}")`).first()
+        .waitFor({ timeout: UI_TIMEOUT });
+      console.log(`checkout of ${id} opened as ${path}`);
+    }));
+
   test('no uncaught errors in the page', () => {
     assert.deepEqual(browser.pageErrors, [], 'uncaught page errors');
   });
