@@ -22,20 +22,25 @@ type Event struct {
 	Text    string `json:"text,omitempty"`
 }
 
-// maxOutputEvents bounds the output lines a run keeps in memory for clients that follow it late;
-// the trial's output.log on the store has every line.
-const maxOutputEvents = 20000
+// maxKept bounds the output lines, and separately the trial updates, a run keeps in memory for
+// clients that follow it late: output.log on the store has every line, the catalog every value.
+const maxKept = 20000
 
 // feed is the event log of one run: appended to by the run, read by any number of followers.
 type feed struct {
-	mu      sync.Mutex
-	events  []Event
-	outputs int           // output events in events
-	changed chan struct{} // closed and replaced on every append
-	done    bool
+	mu       sync.Mutex
+	events   []Event
+	kept     map[string]int // output and trial events in events, by kind
+	lastSeq  int            // the seq of the newest event
+	holes    int            // dropped events not yet compacted away
+	dropFrom map[string]int // where to look for the oldest event of a kind
+	changed  chan struct{}  // closed and replaced on every append
+	done     bool
 }
 
-func newFeed() *feed { return &feed{changed: make(chan struct{})} }
+func newFeed() *feed {
+	return &feed{changed: make(chan struct{}), kept: map[string]int{}, dropFrom: map[string]int{}}
+}
 
 func (f *feed) append(e Event) {
 	f.mu.Lock()
@@ -43,14 +48,12 @@ func (f *feed) append(e Event) {
 	if f.done {
 		return
 	}
-	e.Seq = 1
-	if n := len(f.events); n > 0 {
-		e.Seq = f.events[n-1].Seq + 1
-	}
-	if e.Kind == "output" {
-		f.outputs++
-		if f.outputs > maxOutputEvents {
-			f.dropOldestOutput()
+	f.lastSeq++
+	e.Seq = f.lastSeq
+	if e.Kind == "output" || e.Kind == "trial" {
+		f.kept[e.Kind]++
+		if f.kept[e.Kind] > maxKept {
+			f.dropOldest(e.Kind)
 		}
 	}
 	f.events = append(f.events, e)
@@ -61,13 +64,28 @@ func (f *feed) append(e Event) {
 	f.changed = make(chan struct{})
 }
 
-func (f *feed) dropOldestOutput() {
-	for i, e := range f.events {
-		if e.Kind == "output" {
-			f.events = append(f.events[:i:i], f.events[i+1:]...)
-			f.outputs--
-			return
+// dropOldest drops the oldest event of kind: it becomes a hole, skipped by followers, and holes are
+// compacted away in one pass once they are half the log, so that dropping stays cheap.
+func (f *feed) dropOldest(kind string) {
+	for i := f.dropFrom[kind]; i < len(f.events); i++ {
+		if f.events[i].Kind == kind {
+			f.events[i] = Event{Seq: f.events[i].Seq}
+			f.kept[kind]--
+			f.dropFrom[kind] = i + 1
+			f.holes++
+			break
 		}
+	}
+	if f.holes > len(f.events)/2 {
+		kept := f.events[:0]
+		for _, e := range f.events {
+			if e.Kind != "" {
+				kept = append(kept, e)
+			}
+		}
+		clear(f.events[len(kept):])
+		f.events, f.holes = kept, 0
+		clear(f.dropFrom)
 	}
 }
 
@@ -81,6 +99,9 @@ func (f *feed) follow(ctx context.Context, since int, fn func(Event) error) erro
 		changed := f.changed
 		f.mu.Unlock()
 		for _, e := range pending {
+			if e.Kind == "" { // dropped
+				continue
+			}
 			if err := fn(e); err != nil {
 				return err
 			}

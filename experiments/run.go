@@ -32,8 +32,12 @@ type run struct {
 	byUser  bool         // the user stopped it
 }
 
-// flushEvery is how often logged metric values go to the catalog while trials run.
-const flushEvery = 500 * time.Millisecond
+// flushEvery is how often logged metric values go to the catalog while trials run; publishEvery
+// is how often, at most, a trial's new metric values are published to followers.
+const (
+	flushEvery   = 500 * time.Millisecond
+	publishEvery = 100 * time.Millisecond
+)
 
 func (r *run) scratch() string { return filepath.Join(r.s.cfg.Scratch, r.e.ID) }
 func (r *run) program() string { return filepath.Join(r.scratch(), "program.py") }
@@ -289,12 +293,22 @@ func (r *run) flushLoop(ctx context.Context) {
 	}
 }
 
-// flush moves logged values to the catalog.
+// flush moves logged values to the catalog and publishes the trials whose latest values were held
+// back.
 func (r *run) flush(ctx context.Context) {
 	r.mu.Lock()
 	batches := r.pending
 	r.pending = nil
+	var held []*trialRun
+	for _, tr := range r.trials {
+		if tr.unpublished {
+			held = append(held, tr)
+		}
+	}
 	r.mu.Unlock()
+	for _, tr := range held {
+		tr.update(func(*Trial) {})
+	}
 	if err := r.s.cfg.Catalog.AddPoints(ctx, r.e.ID, batches); err != nil {
 		r.s.cfg.Log.Error("record metrics", "id", r.e.ID, "err", err)
 	}
@@ -311,8 +325,12 @@ type trialRun struct {
 	log    *os.File
 	events *os.File
 	seq    map[string]int // values logged so far per metric (guarded by r.mu)
-	bg     sync.WaitGroup // artifact and model copies
-	err    *struct{ ename, evalue, traceback string }
+	// published is when the trial's state last went out; unpublished says values logged since
+	// have not (both guarded by r.mu).
+	published   time.Time
+	unpublished bool
+	bg          sync.WaitGroup // artifact and model copies
+	err         *struct{ ename, evalue, traceback string }
 }
 
 func (tr *trialRun) dir() string { return filepath.Join(tr.r.scratch(), tr.t.ID) }
@@ -364,6 +382,7 @@ func (r *run) workdir() string {
 func (tr *trialRun) update(fn func(t *Trial)) {
 	tr.r.mu.Lock()
 	fn(tr.t)
+	tr.published, tr.unpublished = time.Now(), false
 	c := *tr.t
 	c.Metrics = cloneMetrics(tr.t.Metrics)
 	c.Timeline, c.GPUSamples = nil, nil
@@ -451,8 +470,14 @@ func (tr *trialRun) Event(line []byte) {
 				Points: []Point{{Step: step, Value: v, Time: at}}})
 			tr.seq[k]++
 		}
+		// A trial logging thousands of values a second is shown a few times a second: the last
+		// values of a burst go out with the next flush.
+		publish := at.Sub(tr.published) >= publishEvery
+		tr.unpublished = !publish
 		tr.r.mu.Unlock()
-		tr.update(func(*Trial) {})
+		if publish {
+			tr.update(func(*Trial) {})
+		}
 	case "artifact":
 		tr.bg.Add(1)
 		go func() {
