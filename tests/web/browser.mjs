@@ -9,7 +9,7 @@ import { join } from 'node:path';
 
 import { chromium } from 'playwright-core';
 
-import { ARTIFACTS, assertAvailable, CHROMIUM, startServer } from './harness.mjs';
+import { ARTIFACTS, assertAvailable, CHROMIUM, startServer, waitFor } from './harness.mjs';
 
 export class Browser {
   /** @param {string} prefix names this suite's screenshots */
@@ -101,6 +101,48 @@ export function notebookLocators(browser) {
   const cellCount = () => notebook().locator('.jp-Notebook .jp-Cell').count();
   const outputs = (i) => cell(i).locator('.jp-OutputArea-output');
   return { notebook, cell, cellCount, outputs };
+}
+
+/**
+ * Waits on what JupyterLab shows in browser's page: a locator's text, the kernel status in the status bar. A
+ * timeout's error says what was shown last.
+ */
+export function labWaits(browser, { uiTimeout, kernelTimeout = uiTimeout }) {
+  /** Waits until the visible text of `locator` (all matches joined) matches `pattern`, and returns it. */
+  async function waitForText(what, locator, pattern, timeout = uiTimeout) {
+    let last = '';
+    try {
+      return await waitFor(`${what} (text matching ${pattern})`, async () => {
+        last = (await locator.allInnerTexts()).join('\n');
+        return pattern.test(last) ? last : false;
+      }, { timeout, interval: 250 });
+    } catch (err) {
+      err.message += ` (last text: ${JSON.stringify(last.slice(-800))})`;
+      throw err;
+    }
+  }
+
+  /** The kernel status JupyterLab shows in the status bar: "Idle", "Busy", "Restarting", "Dead"... */
+  async function kernelStatus() {
+    const texts = await browser.page.locator('.jp-StatusBar-Item').allInnerTexts();
+    const item = texts.find((t) => t.includes(' | '));
+    return item ? item.split(' | ').pop().trim() : '';
+  }
+
+  async function waitForKernelStatus(pattern, what, timeout = kernelTimeout) {
+    let last = '';
+    try {
+      return await waitFor(`the kernel status in the status bar to be ${what}`, async () => {
+        last = await kernelStatus();
+        return pattern.test(last) ? last : false;
+      }, { timeout, interval: 250 });
+    } catch (err) {
+      err.message += ` (last shown: ${JSON.stringify(last)})`;
+      throw err;
+    }
+  }
+
+  return { waitForText, kernelStatus, waitForKernelStatus };
 }
 
 /**

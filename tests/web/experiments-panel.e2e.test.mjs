@@ -11,7 +11,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
-import { LabSession } from './browser.mjs';
+import { LabSession, labWaits } from './browser.mjs';
 import {
   chromiumAvailability,
   KIND,
@@ -60,24 +60,12 @@ describe('the Experiments panel in JupyterLab on hops lab', { skip }, () => {
   // helpers
 
   const { screenshot, step } = lab;
+  const { waitForText } = labWaits(browser, { uiTimeout: UI_TIMEOUT });
 
   const panel = () => page.locator('#hops-experiments');
   const item = (name) => panel().locator(`.hops-ExperimentItem[data-id="${ids[name]}"]`);
   const view = (name) => page.locator(`.hops-RunView[id="hops-experiment-${ids[name]}"]`);
   const compareView = () => page.locator('.hops-CompareView:not(.lm-mod-hidden)');
-
-  async function waitForText(what, locator, pattern, timeout = UI_TIMEOUT) {
-    let last = '';
-    try {
-      return await waitFor(`${what} (text matching ${pattern})`, async () => {
-        last = (await locator.allInnerTexts()).join('\n');
-        return pattern.test(last) ? last : false;
-      }, { timeout, interval: 200 });
-    } catch (err) {
-      err.message += ` (last text: ${JSON.stringify(last.slice(-500))})`;
-      throw err;
-    }
-  }
 
   async function waitForCount(what, locator, n) {
     let last;

@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
-import { LabSession, notebookLocators } from './browser.mjs';
+import { LabSession, notebookLocators, labWaits } from './browser.mjs';
 import {
   chromiumAvailability,
   KIND,
@@ -64,45 +64,12 @@ describe('%%hops run in JupyterLab on hops lab', { skip }, () => {
   const { screenshot, step } = lab;
 
   const { notebook, cell, cellCount, outputs } = notebookLocators(browser);
+  const { waitForText, kernelStatus, waitForKernelStatus } = labWaits(browser, { uiTimeout: UI_TIMEOUT, kernelTimeout: KERNEL_TIMEOUT });
   const progressTable = (i) => cell(i).locator('.jp-OutputArea-output div.hops-run table');
   const summary = (i) => cell(i).locator('.jp-OutputArea-output .hops-run-summary');
   // The vega5 extension's renderer widget (.jp-RenderedVegaCommon5.jp-RenderedVegaLite, itself the output's
   // .jp-OutputArea-output) holds vega-embed's container, which holds the canvas.
   const plot = (i) => cell(i).locator('.jp-RenderedVegaCommon5.jp-RenderedVegaLite div.vega-embed');
-
-  /** Waits until the visible text of `locator` (all matches joined) matches `pattern`. */
-  async function waitForText(what, locator, pattern, timeout = UI_TIMEOUT) {
-    let last = '';
-    try {
-      return await waitFor(`${what} (text matching ${pattern})`, async () => {
-        last = (await locator.allInnerTexts()).join('\n');
-        return pattern.test(last) ? last : false;
-      }, { timeout, interval: 250 });
-    } catch (err) {
-      err.message += ` (last text: ${JSON.stringify(last.slice(-800))})`;
-      throw err;
-    }
-  }
-
-  /** The kernel status JupyterLab shows in the status bar: "Idle", "Busy"... */
-  async function kernelStatus() {
-    const texts = await page.locator('.jp-StatusBar-Item').allInnerTexts();
-    const item = texts.find((t) => t.includes(' | '));
-    return item ? item.split(' | ').pop().trim() : '';
-  }
-
-  async function waitForKernelStatus(pattern, what, timeout = KERNEL_TIMEOUT) {
-    let last = '';
-    try {
-      return await waitFor(`the kernel status in the status bar to be ${what}`, async () => {
-        last = await kernelStatus();
-        return pattern.test(last) ? last : false;
-      }, { timeout, interval: 250 });
-    } catch (err) {
-      err.message += ` (last shown: ${JSON.stringify(last)})`;
-      throw err;
-    }
-  }
 
   /**
    * Puts `code` in the last cell (a new one below if the last is not empty), inserted as text (no auto-indent, no

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
-import { LabSession, notebookLocators } from './browser.mjs';
+import { LabSession, notebookLocators, labWaits } from './browser.mjs';
 import {
   chromiumAvailability,
   KIND,
@@ -48,40 +48,7 @@ describe('JupyterLab on hops lab', { skip }, () => {
   const { screenshot, step } = lab;
 
   const { notebook, cell, cellCount, outputs } = notebookLocators(browser);
-
-  /** Waits until the visible text of `locator` (all matches joined) matches `pattern`. */
-  async function waitForText(what, locator, pattern, timeout = UI_TIMEOUT) {
-    let last = '';
-    try {
-      return await waitFor(`${what} (text matching ${pattern})`, async () => {
-        last = (await locator.allInnerTexts()).join('\n');
-        return pattern.test(last) ? last : false;
-      }, { timeout, interval: 250 });
-    } catch (err) {
-      err.message += ` (last text: ${JSON.stringify(last.slice(-500))})`;
-      throw err;
-    }
-  }
-
-  /** The kernel status JupyterLab shows in the status bar: "Idle", "Busy", "Restarting", "Dead"... */
-  async function kernelStatus() {
-    const texts = await page.locator('.jp-StatusBar-Item').allInnerTexts();
-    const item = texts.find((t) => t.includes(' | '));
-    return item ? item.split(' | ').pop().trim() : '';
-  }
-
-  async function waitForKernelStatus(pattern, what, timeout = KERNEL_TIMEOUT) {
-    let last = '';
-    try {
-      return await waitFor(`the kernel status in the status bar to be ${what}`, async () => {
-        last = await kernelStatus();
-        return pattern.test(last) ? last : false;
-      }, { timeout, interval: 250 });
-    } catch (err) {
-      err.message += ` (last shown: ${JSON.stringify(last)})`;
-      throw err;
-    }
-  }
+  const { waitForText, kernelStatus, waitForKernelStatus } = labWaits(browser, { uiTimeout: UI_TIMEOUT, kernelTimeout: KERNEL_TIMEOUT });
 
   /**
    * Types `code` into the last cell (a new one below if the last is not empty), runs it with Shift+Enter and

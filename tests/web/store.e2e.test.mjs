@@ -12,7 +12,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
-import { LabSession } from './browser.mjs';
+import { LabSession, labWaits } from './browser.mjs';
 import {
   chromiumAvailability,
   KIND,
@@ -53,6 +53,7 @@ describe('the project store in JupyterLab on hops lab', { skip }, () => {
   // helpers
 
   const { screenshot, step } = lab;
+  const { waitForText } = labWaits(browser, { uiTimeout: UI_TIMEOUT });
 
   const panel = () => page.locator('#hops-store');
   const rows = () => panel().locator('.hops-StoreEntry');
@@ -62,19 +63,6 @@ describe('the project store in JupyterLab on hops lab', { skip }, () => {
   const names = () => rows().evaluateAll((els) => els.map((e) => e.dataset.name));
   const encode = (path) => path.split('/').map(encodeURIComponent).join('/');
   const listing = (path) => server.json(`api/hops/store/${encode(path)}`);
-
-  async function waitForText(what, locator, pattern, timeout = UI_TIMEOUT) {
-    let last = '';
-    try {
-      return await waitFor(`${what} (text matching ${pattern})`, async () => {
-        last = (await locator.allInnerTexts()).join('\n');
-        return pattern.test(last) ? last : false;
-      }, { timeout, interval: 200 });
-    } catch (err) {
-      err.message += ` (last text: ${JSON.stringify(last.slice(-500))})`;
-      throw err;
-    }
-  }
 
   async function waitForNames(what, expected) {
     let last;

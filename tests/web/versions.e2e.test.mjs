@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
-import { LabSession, notebookLocators } from './browser.mjs';
+import { LabSession, notebookLocators, labWaits } from './browser.mjs';
 import {
   chromiumAvailability,
   KIND,
@@ -58,23 +58,11 @@ describe('notebook versions in JupyterLab on hops lab', { skip }, () => {
   const { screenshot, step } = lab;
 
   const { notebook, cell, cellCount, outputs } = notebookLocators(browser);
+  const { waitForText } = labWaits(browser, { uiTimeout: UI_TIMEOUT, kernelTimeout: KERNEL_TIMEOUT });
   const panel = () => page.locator('#hops-versions');
   const rows = () => panel().locator('.hops-Version');
   const row = (commit) => panel().locator(`.hops-Version[data-commit="${commit}"]`);
   const diffView = () => page.locator('.hops-DiffPanel:not(.lm-mod-hidden) .hops-DiffView');
-
-  async function waitForText(what, locator, pattern, timeout = UI_TIMEOUT) {
-    let last = '';
-    try {
-      return await waitFor(`${what} (text matching ${pattern})`, async () => {
-        last = (await locator.allInnerTexts()).join('\n');
-        return pattern.test(last) ? last : false;
-      }, { timeout, interval: 250 });
-    } catch (err) {
-      err.message += ` (last text: ${JSON.stringify(last.slice(-500))})`;
-      throw err;
-    }
-  }
 
   async function kernelIdle() {
     await waitFor('the kernel to be Idle in the status bar', async () => {
