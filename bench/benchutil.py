@@ -1,10 +1,14 @@
 """Helpers the benchmark scripts share: percentiles and summaries of timings, Go's RFC 3339 times,
-free ports, and the processes below a server (to kill what it failed to stop)."""
+free ports, the processes below a server (to kill what it failed to stop), and the hops kernel driven
+by jupyter_client."""
 import datetime
+import json
 import os
 import re
 import socket
 import statistics
+import time
+from dataclasses import dataclass, field
 
 
 def percentile(values, p):
@@ -54,3 +58,80 @@ def descendants(pid):
             found.append(child)
             todo.append(child)
     return found
+
+
+@dataclass
+class Cell:
+    """What executing one cell gave."""
+    t_wall: float      # wall clock when execute_request went out
+    seconds: float     # from execute_request to execute_reply and idle
+    reply: dict
+    exp_id: str = None  # the experiment a %%hops run display named
+    text: str = ""      # the text/plain of what it displayed
+    display_bytes: int = 0
+    errors: list = field(default_factory=list)
+
+
+class HopsKernel:
+    """The hops kernel (Go proxy kernel, ipykernel as its engine) started by jupyter_client with env
+    (JUPYTER_PATH where its kernelspec is), talking to a hops lab through HOPS_SERVER_URL and
+    HOPS_TOKEN, as a kernel that hops lab did not start would."""
+
+    def __init__(self, env, url, token, cwd, log_path):
+        from jupyter_client.manager import KernelManager
+
+        os.environ["JUPYTER_PATH"] = env["JUPYTER_PATH"]  # where KernelManager finds the kernelspec
+        self.log = open(log_path, "wb")
+        self.km = KernelManager(kernel_name="hops")
+        self.km.start_kernel(env=dict(env, HOPS_SERVER_URL=url, HOPS_TOKEN=token), stderr=self.log, cwd=cwd)
+        self.kc = self.km.client()
+        self.kc.start_channels()
+        self.kc.wait_for_ready(timeout=120)
+        self.pid = self.km.provisioner.pid
+
+    def execute(self, code, timeout=600):
+        """Runs a cell and waits for its reply and idle."""
+        cell = Cell(t_wall=time.time(), seconds=0, reply=None)
+        t0 = time.perf_counter()
+        msg_id = self.kc.execute(code)
+        idle, texts = False, []
+        deadline = t0 + timeout
+        while cell.reply is None or not idle:
+            left = deadline - time.perf_counter()
+            if left <= 0:
+                raise TimeoutError(f"no reply and idle after {timeout} s for {code[:60]!r}")
+            if cell.reply is None and self.kc.shell_channel.msg_ready():
+                m = self.kc.get_shell_msg(timeout=left)
+                if m["parent_header"].get("msg_id") == msg_id:
+                    cell.reply = m["content"]
+                continue
+            try:
+                m = self.kc.get_iopub_msg(timeout=min(left, 0.05))
+            except Exception:  # queue.Empty: look at the shell channel again
+                continue
+            if m["parent_header"].get("msg_id") != msg_id:
+                continue
+            kind, content = m["msg_type"], m["content"]
+            if kind == "status" and content["execution_state"] == "idle":
+                idle = True
+            elif kind in ("display_data", "update_display_data", "execute_result"):
+                display = content.get("transient", {}).get("display_id", "")
+                if display.startswith("hops-run-"):
+                    cell.exp_id = display[len("hops-run-"):]
+                if kind != "update_display_data":
+                    texts.append(content.get("data", {}).get("text/plain", ""))
+                    cell.display_bytes += len(json.dumps(content.get("data", {})))
+            elif kind == "error":
+                cell.errors.append(f"{content['ename']}: {content['evalue']}")
+            elif kind == "stream" and content["name"] == "stderr":
+                cell.errors.append(content["text"][-500:])
+        cell.seconds = time.perf_counter() - t0
+        cell.text = "\n".join(texts)
+        return cell
+
+    def stop(self):
+        try:
+            self.kc.stop_channels()
+            self.km.shutdown_kernel(now=True)
+        finally:
+            self.log.close()

@@ -46,7 +46,7 @@ import sys
 import tempfile
 import time
 import urllib.parse
-from benchutil import descendants, free_port, parse_time, summary_ms
+from benchutil import HopsKernel, descendants, free_port, parse_time, summary_ms
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HOPS = os.path.join(ROOT, "bin", "hops")
@@ -313,65 +313,6 @@ class MLflowServer:
         stop_group(proc)
 
 
-class HopsKernel:
-    """The hops kernel (Go proxy kernel, ipykernel as its engine) started by jupyter_client, talking to
-    the Lab through HOPS_SERVER_URL and HOPS_TOKEN."""
-
-    def __init__(self, lab):
-        from jupyter_client.manager import KernelManager
-
-        os.environ["JUPYTER_PATH"] = lab.env["JUPYTER_PATH"]
-        self.log = open(os.path.join(lab.tmp, "kernel.log"), "wb")
-        self.km = KernelManager(kernel_name="hops")
-        self.km.start_kernel(env=dict(lab.env, HOPS_SERVER_URL=lab.url, HOPS_TOKEN=lab.token), stderr=self.log,
-                             cwd=lab.workspace)
-        self.kc = self.km.client()
-        self.kc.start_channels()
-        self.kc.wait_for_ready(timeout=120)
-
-    def execute(self, code, timeout=120):
-        """(seconds from execute_request to execute_reply and idle, reply content, displayed text/plain,
-        error texts)."""
-        t0 = time.perf_counter()
-        msg_id = self.kc.execute(code)
-        reply, idle, texts, errors = None, False, [], []
-        self.display_bytes = 0
-        deadline = t0 + timeout
-        while reply is None or not idle:
-            left = deadline - time.perf_counter()
-            if left <= 0:
-                raise TimeoutError(f"no reply and idle after {timeout} s for {code[:60]!r}")
-            if reply is None and self.kc.shell_channel.msg_ready():
-                m = self.kc.get_shell_msg(timeout=left)
-                if m["parent_header"].get("msg_id") == msg_id:
-                    reply = m["content"]
-                continue
-            try:
-                m = self.kc.get_iopub_msg(timeout=min(left, 0.05))
-            except Exception:  # queue.Empty: look at the shell channel again
-                continue
-            if m["parent_header"].get("msg_id") != msg_id:
-                continue
-            kind, content = m["msg_type"], m["content"]
-            if kind == "status" and content["execution_state"] == "idle":
-                idle = True
-            elif kind in ("display_data", "execute_result"):
-                texts.append(content.get("data", {}).get("text/plain", ""))
-                self.display_bytes += len(json.dumps(content.get("data", {})))
-            elif kind == "error":
-                errors.append(f"{content['ename']}: {content['evalue']}")
-            elif kind == "stream" and content["name"] == "stderr":
-                errors.append(content["text"][-500:])
-        return time.perf_counter() - t0, reply, "\n".join(texts), errors
-
-    def stop(self):
-        try:
-            self.kc.stop_channels()
-            self.km.shutdown_kernel(now=True)
-        finally:
-            self.log.close()
-
-
 # ---------------------------------------------------------------------------------------------------
 # Measurements.
 
@@ -442,13 +383,13 @@ def measure_kernel(kernel, ids, repeats, warmups):
     series, info = {k: [] for k in cells}, {}
     for i in range(warmups + repeats):
         for k, code in cells.items():
-            dt, reply, text, errors = kernel.execute(code)
-            if reply.get("status") != "ok" or errors:
-                raise RuntimeError(f"{code[:60]}: {reply.get('ename')}: {reply.get('evalue')} {errors}")
-            info[k + "_output"] = text.splitlines()[0][:200] if text else ""
-            info[k + "_display_bytes"] = kernel.display_bytes
+            c = kernel.execute(code, timeout=120)
+            if c.reply.get("status") != "ok" or c.errors:
+                raise RuntimeError(f"{code[:60]}: {c.reply.get('ename')}: {c.reply.get('evalue')} {c.errors}")
+            info[k + "_output"] = c.text.splitlines()[0][:200] if c.text else ""
+            info[k + "_display_bytes"] = c.display_bytes
             if i >= warmups:
-                series[k].append(dt)
+                series[k].append(c.seconds)
     return {k: summary_ms(v) for k, v in series.items()}, info
 
 
@@ -608,7 +549,7 @@ def main():
         result["api"], result["sizes"] = measure_api(lab, ml, eid, ids, ml_runs, args.repeats, args.warmups)
         if not args.skip_kernel:
             print("  measuring %hops experiments through the hops kernel ...", flush=True)
-            kernel = HopsKernel(lab)
+            kernel = HopsKernel(lab.env, lab.url, lab.token, lab.workspace, os.path.join(lab.tmp, "kernel.log"))
             result["kernel"], result["kernel_info"] = measure_kernel(kernel, ids, args.repeats, args.warmups)
         print("  profiling compare (bench/catalogprofile) ...", flush=True)
         result["compare_profile"] = profile_compare(tmp, lab, ids, args.repeats)

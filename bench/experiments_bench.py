@@ -47,7 +47,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from benchutil import descendants, parse_time, summary_ms
+from benchutil import HopsKernel, descendants, parse_time, summary_ms
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 VENV = os.path.join(ROOT, ".venv")
@@ -179,67 +179,6 @@ class Lab:
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 
-class HopsKernel:
-    """The hops kernel (Go proxy kernel, ipykernel as its engine) started by jupyter_client, talking to
-    the Lab through HOPS_SERVER_URL and HOPS_TOKEN, as a kernel that hops lab did not start would."""
-
-    def __init__(self, lab):
-        from jupyter_client.manager import KernelManager
-
-        os.environ["JUPYTER_PATH"] = lab.env["JUPYTER_PATH"]  # where KernelManager finds the kernelspec
-        self.log = open(os.path.join(lab.tmp, "kernel.log"), "wb")
-        self.km = KernelManager(kernel_name="hops")
-        self.km.start_kernel(env=dict(lab.env, HOPS_SERVER_URL=lab.url, HOPS_TOKEN=lab.token), stderr=self.log,
-                             cwd=os.path.join(lab.tmp, "workspace"))
-        self.kc = self.km.client()
-        self.kc.start_channels()
-        self.kc.wait_for_ready(timeout=120)
-        self.pid = self.km.provisioner.pid
-
-    def execute(self, code, timeout=600):
-        """Runs a cell: (wall clock when execute_request went out, seconds to execute_reply and idle,
-        the reply's content, the experiment id its %%hops run display named, error texts)."""
-        t_wall = time.time()
-        t0 = time.perf_counter()
-        msg_id = self.kc.execute(code)
-        reply, idle, exp_id, errors = None, False, None, []
-        deadline = t0 + timeout
-        while reply is None or not idle:
-            left = deadline - time.perf_counter()
-            if left <= 0:
-                raise TimeoutError(f"no reply and idle after {timeout} s for {code[:60]!r}")
-            if reply is None and self.kc.shell_channel.msg_ready():
-                m = self.kc.get_shell_msg(timeout=left)
-                if m["parent_header"].get("msg_id") == msg_id:
-                    reply = m["content"]
-                continue
-            try:
-                m = self.kc.get_iopub_msg(timeout=min(left, 0.05))
-            except Exception:  # queue.Empty: look at the shell channel again
-                continue
-            if m["parent_header"].get("msg_id") != msg_id:
-                continue
-            kind, content = m["msg_type"], m["content"]
-            if kind == "status" and content["execution_state"] == "idle":
-                idle = True
-            elif kind in ("display_data", "update_display_data"):
-                display = content.get("transient", {}).get("display_id", "")
-                if display.startswith("hops-run-"):
-                    exp_id = display[len("hops-run-"):]
-            elif kind == "error":
-                errors.append(f"{content['ename']}: {content['evalue']}")
-            elif kind == "stream" and content["name"] == "stderr":
-                errors.append(content["text"][-500:])
-        return t_wall, time.perf_counter() - t0, reply, exp_id, errors
-
-    def stop(self):
-        try:
-            self.kc.stop_channels()
-            self.km.shutdown_kernel(now=True)
-        finally:
-            self.log.close()
-
-
 def checked_experiment(lab, exp_id, reply, errors, what):
     """The finished record of a cell's run; RuntimeError when the cell or a trial failed."""
     if reply.get("status") != "ok":
@@ -303,7 +242,8 @@ def measure_dispatch(lab, kernel, repeats):
     cell = "%%hops run\npass"
     hops_code, hops_cell, to_record, to_code_from_record, py = [], [], [], [], []
     for i in range(WARMUPS + repeats):
-        t_wall, cell_s, reply, exp_id, errors = kernel.execute(cell)
+        c = kernel.execute(cell)
+        t_wall, cell_s, reply, exp_id, errors = c.t_wall, c.seconds, c.reply, c.exp_id, c.errors
         e = checked_experiment(lab, exp_id, reply, errors, "dispatch")
         started = parse_time(e["trials"][0]["started"])
         p = python_pass()
@@ -353,7 +293,8 @@ def measure_hops_throughput(lab, kernel, trials, repeats):
     runs = []
     for i in range(1 + repeats):  # one warm-up
         lab0, kernel0, host0 = proc_cpu(lab.proc.pid), proc_cpu(kernel.pid), host_cpu()
-        t_wall, cell_s, reply, exp_id, errors = kernel.execute(cell)
+        c = kernel.execute(cell)
+        t_wall, cell_s, reply, exp_id, errors = c.t_wall, c.seconds, c.reply, c.exp_id, c.errors
         lab1, kernel1, host1 = proc_cpu(lab.proc.pid), proc_cpu(kernel.pid), host_cpu()
         e = checked_experiment(lab, exp_id, reply, errors, "throughput")
         if len(e["trials"]) != trials:
@@ -566,7 +507,7 @@ def main():
     dispatch, thru = None, {}
     try:
         lab.start()
-        kernel = HopsKernel(lab)
+        kernel = HopsKernel(lab.env, lab.url, lab.token, os.path.join(lab.tmp, "workspace"), os.path.join(lab.tmp, "kernel.log"))
         if not args.skip_dispatch:
             dispatch = measure_dispatch(lab, kernel, args.repeats)
         thru["hops"] = measure_hops_throughput(lab, kernel, args.trials, args.throughput_repeats)
