@@ -1,12 +1,16 @@
 """Helpers the benchmark scripts share: percentiles and summaries of timings, Go's RFC 3339 times,
-free ports, the processes below a server (to kill what it failed to stop), and the hops kernel driven
-by jupyter_client."""
+free ports, the processes below a server (to kill what it failed to stop), hops lab in a process group
+of its own, and the hops kernel driven by jupyter_client."""
 import datetime
 import json
 import os
 import re
+import secrets
+import signal
 import socket
 import statistics
+import subprocess
+import sys
 import time
 from dataclasses import dataclass, field
 
@@ -135,3 +139,88 @@ class HopsKernel:
             self.km.shutdown_kernel(now=True)
         finally:
             self.log.close()
+
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+HOPS = os.path.join(ROOT, "bin", "hops")
+
+
+def kill_pids(pids):
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def stop_group(proc, grace=10):
+    """SIGTERM to a process group we started, SIGKILL after grace, then leftovers by pid."""
+    if proc is None:
+        return
+    leftovers = descendants(proc.pid)
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=grace)
+    except ProcessLookupError:
+        pass
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    kill_pids(leftovers)
+
+
+class HopsLab:
+    """hops lab on workspace, in its own process group, with private Jupyter dirs under tmp and the hops
+    kernelspec installed in a private Jupyter path for jupyter_client (env["JUPYTER_PATH"])."""
+
+    def __init__(self, tmp, workspace, python=sys.executable):
+        self.tmp, self.workspace, self.python, self.proc = tmp, workspace, python, None
+
+    def start(self, ready):
+        """Starts it and returns once ready() (a first API call) stops raising OSError."""
+        for d in ("config", "runtime", "ipython", "kernelspec"):
+            os.makedirs(os.path.join(self.tmp, d), exist_ok=True)
+        subprocess.run([HOPS, "kernelspec", "install", "--prefix", os.path.join(self.tmp, "kernelspec"),
+                        "--python", self.python], check=True, capture_output=True)
+        self.token = secrets.token_hex(24)
+        self.env = dict(os.environ,
+                        JUPYTER_PATH=os.path.join(self.tmp, "kernelspec", "share", "jupyter"),
+                        JUPYTER_CONFIG_DIR=os.path.join(self.tmp, "config"),
+                        JUPYTER_RUNTIME_DIR=os.path.join(self.tmp, "runtime"),
+                        IPYTHONDIR=os.path.join(self.tmp, "ipython"))
+        self.log_path = os.path.join(self.tmp, "lab.log")
+        t0 = time.perf_counter()
+        with open(self.log_path, "wb") as log:
+            self.proc = subprocess.Popen(
+                [HOPS, "lab", "--dir", self.workspace, "--port", "0", "--token", self.token, "--python", self.python],
+                env=self.env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + 60
+        while True:
+            with open(self.log_path, errors="replace") as f:
+                m = re.search(r"http://127\.0\.0\.1:\d+/", f.read())
+            if m:
+                self.url = m.group(0)
+                break
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"hops lab printed no URL:\n{self.log_tail()}")
+            time.sleep(0.02)
+        # The URL is printed once it listens; the API answers once the services are set up.
+        while True:
+            try:
+                ready()
+                break
+            except OSError:
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"hops lab does not answer its API:\n{self.log_tail()}")
+                time.sleep(0.02)
+        self.startup_s = time.perf_counter() - t0
+        return self
+
+    def log_tail(self, lines=20):
+        with open(self.log_path, errors="replace") as f:
+            return "".join(f.readlines()[-lines:])
+
+    def stop(self):
+        """Stops hops lab (it stops its kernels and trials) and what it left behind. Safe to call twice."""
+        proc, self.proc = self.proc, None
+        stop_group(proc)

@@ -36,8 +36,6 @@ import http.client
 import json
 import os
 import platform
-import re
-import secrets
 import shutil
 import signal
 import socket
@@ -46,7 +44,7 @@ import sys
 import tempfile
 import time
 import urllib.parse
-from benchutil import HopsKernel, descendants, free_port, parse_time, summary_ms
+from benchutil import HopsKernel, HopsLab, descendants, free_port, parse_time, stop_group, summary_ms
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HOPS = os.path.join(ROOT, "bin", "hops")
@@ -61,26 +59,6 @@ PAGE = 50
 
 # ---------------------------------------------------------------------------------------------------
 # Small helpers.
-
-def stop_group(proc, grace=10):
-    """SIGTERM to a process group we started, SIGKILL after grace, then leftovers by pid."""
-    if proc is None:
-        return
-    leftovers = descendants(proc.pid)
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=grace)
-    except ProcessLookupError:
-        pass
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
-    for pid in leftovers:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-
 
 class Conn:
     """One keep-alive HTTP/1.1 connection; request() returns (status, body bytes) with the body read."""
@@ -220,61 +198,22 @@ def seed_mlflow(export, args):
 # ---------------------------------------------------------------------------------------------------
 # The servers and the kernel.
 
-class Lab:
-    """hops lab on the seeded workspace, in its own process group, with private Jupyter dirs and the hops
-    kernelspec installed in a private Jupyter path for jupyter_client."""
-
-    def __init__(self, tmp, workspace):
-        self.tmp, self.workspace, self.proc = tmp, workspace, None
+class Lab(HopsLab):
+    """hops lab on the seeded workspace, asked over one keep-alive connection."""
 
     def start(self):
-        for d in ("config", "runtime", "ipython", "kernelspec"):
-            os.makedirs(os.path.join(self.tmp, d), exist_ok=True)
-        subprocess.run([HOPS, "kernelspec", "install", "--prefix", os.path.join(self.tmp, "kernelspec"),
-                        "--python", PYTHON], check=True, capture_output=True)
-        self.token = secrets.token_hex(24)
-        self.env = dict(os.environ,
-                        JUPYTER_PATH=os.path.join(self.tmp, "kernelspec", "share", "jupyter"),
-                        JUPYTER_CONFIG_DIR=os.path.join(self.tmp, "config"),
-                        JUPYTER_RUNTIME_DIR=os.path.join(self.tmp, "runtime"),
-                        IPYTHONDIR=os.path.join(self.tmp, "ipython"))
-        self.log_path = os.path.join(self.tmp, "lab.log")
-        t0 = time.perf_counter()
-        with open(self.log_path, "wb") as log:
-            self.proc = subprocess.Popen(
-                [HOPS, "lab", "--dir", self.workspace, "--port", "0", "--token", self.token, "--python", PYTHON],
-                env=self.env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        deadline = time.monotonic() + 60
-        while True:
-            with open(self.log_path, errors="replace") as f:
-                m = re.search(r"http://127\.0\.0\.1:\d+/", f.read())
-            if m:
-                self.url = m.group(0)
-                break
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"hops lab printed no URL:\n{self.log_tail()}")
-            time.sleep(0.02)
-        self.conn = Conn(self.url + "api/hops", {"Authorization": f"token {self.token}"})
-        while True:
+        self.conn = None
+
+        def ready():
+            self.conn = self.conn or Conn(self.url + "api/hops", {"Authorization": f"token {self.token}"})
             try:
                 self.conn.request("GET", "/experiments?limit=1")
-                break
-            except (OSError, RuntimeError):
+            except (OSError, RuntimeError) as e:  # not listening, or not answering 200 yet
                 self.conn.close()
                 self.conn.c = None
-                if self.proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"hops lab does not answer /api/hops/experiments:\n{self.log_tail()}")
-                time.sleep(0.05)
-        self.startup_s = time.perf_counter() - t0
-        return self
+                raise OSError(e) from None
 
-    def log_tail(self, lines=20):
-        with open(self.log_path, errors="replace") as f:
-            return "".join(f.readlines()[-lines:])
-
-    def stop(self):
-        proc, self.proc = self.proc, None
-        stop_group(proc)
+        return super().start(ready)
 
 
 class MLflowServer:

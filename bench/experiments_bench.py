@@ -37,8 +37,6 @@ import datetime
 import json
 import os
 import platform
-import re
-import secrets
 import shutil
 import signal
 import statistics
@@ -47,7 +45,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from benchutil import HopsKernel, descendants, parse_time, summary_ms
+from benchutil import HopsKernel, HopsLab, descendants, kill_pids, parse_time, summary_ms
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 VENV = os.path.join(ROOT, ".venv")
@@ -84,65 +82,19 @@ def host_cpu():
     return (sum(values[:8]) - idle) / TICK, sum(values[:8]) / TICK
 
 
-def kill_pids(pids):
-    for pid in pids:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-
-
 # ---------------------------------------------------------------------------------------------------
 # hops lab and the hops kernel.
 
-class Lab:
-    """hops lab on a fresh workspace in its own process group, with a private Jupyter config and runtime
-    dir, and the hops kernelspec installed in a private Jupyter path for jupyter_client."""
+class Lab(HopsLab):
+    """hops lab on a fresh workspace in a temporary directory (removed by stop)."""
 
     def __init__(self):
-        self.proc = None
-        self.tmp = tempfile.mkdtemp(prefix="hops-bench-exp-")
+        tmp = tempfile.mkdtemp(prefix="hops-bench-exp-")
+        os.mkdir(os.path.join(tmp, "workspace"))
+        super().__init__(tmp, os.path.join(tmp, "workspace"), PYTHON)
 
     def start(self):
-        for d in ("workspace", "config", "runtime", "ipython", "kernelspec"):
-            os.mkdir(os.path.join(self.tmp, d))
-        subprocess.run([HOPS, "kernelspec", "install", "--prefix", os.path.join(self.tmp, "kernelspec"),
-                        "--python", PYTHON], check=True, capture_output=True)
-        self.token = secrets.token_hex(24)
-        self.env = dict(os.environ,
-                        JUPYTER_PATH=os.path.join(self.tmp, "kernelspec", "share", "jupyter"),
-                        JUPYTER_CONFIG_DIR=os.path.join(self.tmp, "config"),
-                        JUPYTER_RUNTIME_DIR=os.path.join(self.tmp, "runtime"),
-                        IPYTHONDIR=os.path.join(self.tmp, "ipython"))
-        self.log_path = os.path.join(self.tmp, "lab.log")
-        with open(self.log_path, "wb") as log:
-            self.proc = subprocess.Popen(
-                [HOPS, "lab", "--dir", os.path.join(self.tmp, "workspace"), "--port", "0", "--token", self.token,
-                 "--python", PYTHON], env=self.env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                start_new_session=True)
-        deadline = time.monotonic() + 60
-        while True:
-            with open(self.log_path, errors="replace") as f:
-                m = re.search(r"http://127\.0\.0\.1:\d+/", f.read())
-            if m:
-                self.url = m.group(0)
-                break
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"hops lab printed no URL:\n{self.log_tail()}")
-            time.sleep(0.02)
-        # The URL is printed once it listens; the API answers once the services are set up.
-        while True:
-            try:
-                self.get("experiments?limit=1")
-                return self
-            except OSError:
-                if self.proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"hops lab does not answer /api/hops/experiments:\n{self.log_tail()}")
-                time.sleep(0.02)
-
-    def log_tail(self, lines=20):
-        with open(self.log_path, errors="replace") as f:
-            return "".join(f.readlines()[-lines:])
+        return super().start(lambda: self.get("experiments?limit=1"))
 
     def request(self, method, path, body=None):
         data = None if body is None else json.dumps(body).encode()
@@ -162,20 +114,7 @@ class Lab:
         return self.get("experiments?limit=1")["experiments"][0]
 
     def stop(self):
-        """SIGTERM to the group (hops lab stops its kernels and trials), SIGKILL after 10 s, then any
-        leftover descendant by pid; removes the workspace. Safe to call twice."""
-        if self.proc is not None:
-            proc, self.proc = self.proc, None
-            leftovers = descendants(proc.pid)
-            try:
-                os.killpg(proc.pid, signal.SIGTERM)
-                proc.wait(timeout=10)
-            except ProcessLookupError:
-                pass
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-            kill_pids(leftovers)
+        super().stop()
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 
@@ -507,7 +446,7 @@ def main():
     dispatch, thru = None, {}
     try:
         lab.start()
-        kernel = HopsKernel(lab.env, lab.url, lab.token, os.path.join(lab.tmp, "workspace"), os.path.join(lab.tmp, "kernel.log"))
+        kernel = HopsKernel(lab.env, lab.url, lab.token, lab.workspace, os.path.join(lab.tmp, "kernel.log"))
         if not args.skip_dispatch:
             dispatch = measure_dispatch(lab, kernel, args.repeats)
         thru["hops"] = measure_hops_throughput(lab, kernel, args.trials, args.throughput_repeats)
