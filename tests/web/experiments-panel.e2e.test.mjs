@@ -79,8 +79,13 @@ describe('the Experiments panel in JupyterLab on hops lab', { skip }, () => {
 
   /** Shows the panel with "hops: Show experiments" (a click on its tab would hide it when it is shown). */
   async function showPanel() {
-    await page.keyboard.press('Control+Shift+c');
-    await page.locator('.lm-CommandPalette-input').fill('hops: Show experiments');
+    // Right after a reload the shortcut can come before JupyterLab binds it: press it until the palette opens.
+    const input = page.locator('.lm-CommandPalette-input');
+    await waitFor('the command palette to open', async () => {
+      if (!(await input.isVisible())) await page.keyboard.press('Control+Shift+c');
+      return input.waitFor({ state: 'visible', timeout: 2000 }).then(() => true, () => false);
+    }, { timeout: UI_TIMEOUT, interval: 250 });
+    await input.fill('hops: Show experiments');
     await page.keyboard.press('Enter');
     await panel().waitFor({ state: 'visible', timeout: UI_TIMEOUT });
   }
