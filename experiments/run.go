@@ -9,6 +9,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -330,7 +331,11 @@ type trialRun struct {
 	published   time.Time
 	unpublished bool
 	bg          sync.WaitGroup // artifact and model copies
-	err         *struct{ ename, evalue, traceback string }
+	// lastCopy is closed when the latest copy queued by Event is done: each copy waits for the one
+	// before, so a file logged twice (a checkpoint every epoch) ends up on the store as last logged,
+	// and model versions follow the order of the calls. Only Event's goroutine touches it.
+	lastCopy chan struct{}
+	err      *struct{ ename, evalue, traceback string }
 }
 
 func (tr *trialRun) dir() string { return filepath.Join(tr.r.scratch(), tr.t.ID) }
@@ -479,21 +484,22 @@ func (tr *trialRun) Event(line []byte) {
 			tr.update(func(*Trial) {})
 		}
 	case "artifact":
-		tr.bg.Add(1)
-		go func() {
-			defer tr.bg.Done()
-			name := tr.storeDir() + "/artifacts/" + filepath.Base(ev.Path)
-			if err := tr.r.s.copyToStore(context.Background(), ev.Path, name); err != nil {
+		name := artifactName(ev)
+		tr.inOrder(func() {
+			stored := tr.storeDir() + "/artifacts/" + name
+			if err := tr.r.s.copyToStore(context.Background(), ev.Path, stored); err != nil {
 				tr.Output("stderr", fmt.Sprintf("hops: artifact %s was not recorded: %v", ev.Path, err))
 				return
 			}
-			tr.update(func(t *Trial) { t.Artifacts = append(t.Artifacts, name) })
-		}()
+			tr.update(func(t *Trial) {
+				if !slices.Contains(t.Artifacts, stored) {
+					t.Artifacts = append(t.Artifacts, stored)
+				}
+			})
+		})
 	case "model":
 		metrics := parseMetrics(ev.Metrics)
-		tr.bg.Add(1)
-		go func() {
-			defer tr.bg.Done()
+		tr.inOrder(func() {
 			m, err := tr.exportModel(ev.Path, ev.Name, metrics)
 			if err != nil {
 				tr.Output("stderr", fmt.Sprintf("hops: model %s was not recorded: %v", ev.Name, err))
@@ -501,7 +507,7 @@ func (tr *trialRun) Event(line []byte) {
 			}
 			tr.Output("stdout", fmt.Sprintf("hops: model %s version %d recorded at %s", m.Name, m.Version, m.Location))
 			tr.update(func(t *Trial) { t.Models = append(t.Models, m) })
-		}()
+		})
 	case "tensorboard":
 		tr.update(func(t *Trial) { t.Tensorboard = tr.storeDir() + "/tensorboard" })
 	case "error":
@@ -509,6 +515,31 @@ func (tr *trialRun) Event(line []byte) {
 		tr.err = &struct{ ename, evalue, traceback string }{ev.Ename, ev.Evalue, ev.Traceback}
 		tr.r.mu.Unlock()
 	}
+}
+
+// inOrder runs copy in the background, after every copy queued before it.
+func (tr *trialRun) inOrder(copy func()) {
+	prev, done := tr.lastCopy, make(chan struct{})
+	tr.lastCopy = done
+	tr.bg.Add(1)
+	go func() {
+		defer tr.bg.Done()
+		defer close(done)
+		if prev != nil {
+			<-prev
+		}
+		copy()
+	}()
+}
+
+// artifactName is where an artifact goes below the trial's artifacts/: the name the SDK chose (its
+// path relative to the notebook's directory, made unique within the trial), or the base name from an
+// SDK that sends none or a name that would leave that directory.
+func artifactName(ev sdkEvent) string {
+	if filepath.IsLocal(ev.Name) {
+		return filepath.ToSlash(filepath.Clean(ev.Name))
+	}
+	return filepath.Base(ev.Path)
 }
 
 func parseMetrics(raw map[string]json.RawMessage) map[string]float64 {

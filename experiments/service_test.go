@@ -356,6 +356,15 @@ func TestArtifactsModelsAndTensorBoardLogdirsGoToTheStore(t *testing.T) {
 with open("report.txt", "w") as out:
     out.write("seed %d" % seed)
 hops.artifact("report.txt")
+for d in ("a", "b"):
+    os.makedirs(d, exist_ok=True)
+    with open(d + "/report.txt", "w") as out:
+        out.write(d)
+    hops.artifact(d + "/report.txt")
+for epoch in range(3):
+    with open("ckpt.bin", "w") as out:
+        out.write("epoch %d" % epoch)
+    hops.artifact("ckpt.bin")
 logdir = hops.tensorboard.logdir()
 with open(os.path.join(logdir, "events.out"), "w") as out:
     out.write("scalars")
@@ -369,10 +378,16 @@ hops.model.export("model", "tiny", metrics={"acc": 0.5 + seed})
 		t.Fatalf("state %s: %+v", e.State, e.Trials[0])
 	}
 	for i, tr := range e.Trials {
-		if want := e.Location + "/" + tr.ID + "/artifacts/report.txt"; len(tr.Artifacts) != 1 || tr.Artifacts[0] != want {
-			t.Errorf("trial %s artifacts %v", tr.ID, tr.Artifacts)
-		} else if got := f.readStore(t, want); got != fmt.Sprintf("seed %d", i+1) {
-			t.Errorf("artifact holds %q", got)
+		dir := e.Location + "/" + tr.ID + "/artifacts/"
+		want := []string{dir + "report.txt", dir + "a/report.txt", dir + "b/report.txt", dir + "ckpt.bin"}
+		if !slices.Equal(tr.Artifacts, want) {
+			t.Errorf("trial %s artifacts %v, want %v", tr.ID, tr.Artifacts, want)
+		}
+		for name, content := range map[string]string{"report.txt": fmt.Sprintf("seed %d", i+1), "a/report.txt": "a",
+			"b/report.txt": "b", "ckpt.bin": "epoch 2"} {
+			if got := f.readStore(t, dir+name); got != content {
+				t.Errorf("trial %s artifact %s holds %q, want %q", tr.ID, name, got, content)
+			}
 		}
 		if tr.Tensorboard != e.Location+"/"+tr.ID+"/tensorboard" || f.readStore(t, tr.Tensorboard+"/events.out") != "scalars" {
 			t.Errorf("trial %s tensorboard %q", tr.ID, tr.Tensorboard)

@@ -82,11 +82,14 @@ def artifact(path):
 
     Args:
         path: the file or directory, absolute or relative to the working directory (the
-            notebook's directory). It must exist when you call this.
+            notebook's directory). It must exist when you call this; hops copies it shortly after.
 
     Returns:
         In a trial of `%%hops run`: where the experiment keeps it, relative to the experiment,
-        "<trial id>/artifacts/<name>" (for example "t03/artifacts/confusion.png").
+        "<trial id>/artifacts/<name>" (for example "t03/artifacts/plots/confusion.png"). The name
+        is the path relative to the working directory, or the base name for a path outside it.
+        Logging the same path again replaces what was kept (a checkpoint saved every epoch); another
+        path that would get a name already used in this trial gets "-2", "-3", ... before its extension.
         Elsewhere nothing is recorded: the call prints so and returns the absolute path.
 
     Raises:
@@ -97,14 +100,31 @@ def artifact(path):
         hops.artifact("confusion.png")
     """
     full = _events.existing_path(path, "hops.artifact")
-    name = _os.path.basename(full)
-    if not name:
+    if not _os.path.basename(full):
         raise ValueError(f"hops.artifact: {full} is the root directory: pass a file or a directory below it")
-    if _events.emit("artifact", path=full):
-        return f"{_events.trial_id()}/artifacts/{name}"
+    with _events.lock():
+        name = _artifact_name(full)
+        if _events.write_locked(_events.encode("artifact", {"path": full, "name": name})):
+            _artifact_sources[name] = full
+            return f"{_events.trial_id()}/artifacts/{name}"
     print(f"hops.artifact: {full} is not recorded outside %%hops run (in a trial it is kept with the experiment)",
           flush=True)
     return full
+
+
+_artifact_sources = {}  # name under the trial's artifacts/ -> the absolute path it was taken from
+
+
+def _artifact_name(full):
+    rel = _os.path.relpath(full)
+    if rel == "." or rel == _os.pardir or rel.startswith(_os.pardir + _os.sep):
+        rel = _os.path.basename(full)
+    name = rel.replace(_os.sep, "/")
+    stem, ext = _os.path.splitext(name)
+    n = 2
+    while _artifact_sources.get(name, full) != full:
+        name, n = f"{stem}-{n}{ext}", n + 1
+    return name
 
 
 def __getattr__(name):

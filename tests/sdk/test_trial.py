@@ -193,13 +193,36 @@ def test_artifact_is_recorded_as_an_absolute_path_and_named_within_the_experimen
     """)
     assert t.returncode == 0, t.stderr
     assert t.stdout.splitlines() == [
-        "t03/artifacts/weights.bin",
-        "t03/artifacts/plots",
+        "t03/artifacts/out/weights.bin",
+        "t03/artifacts/out/plots",
         f"hops.artifact: out/missing.csv does not exist (looked for {notebook_dir}/out/missing.csv): "
         "write the file or directory first, then pass its path",
     ]
     assert [e["path"] for e in t.of("artifact")] == [str(notebook_dir / "out/weights.bin"),
                                                       str(notebook_dir / "out/plots")]
+    assert [e["name"] for e in t.of("artifact")] == ["out/weights.bin", "out/plots"]
+
+
+def test_artifacts_with_the_same_base_name_are_kept_apart_and_the_same_path_again_replaces(notebook_dir, tmp_path):
+    outside = tmp_path / "elsewhere" / "model.pt"
+    outside.parent.mkdir()
+    outside.write_bytes(b"o")
+    t = run_trial(notebook_dir, f"""
+        import os, hops
+        for d in ("a", "b"):
+            os.makedirs(d)
+            open(f"{{d}}/model.pt", "wb").close()
+        open("model.pt", "wb").close()
+        print(hops.artifact("a/model.pt"))
+        print(hops.artifact("b/model.pt"))
+        print(hops.artifact("model.pt"))
+        print(hops.artifact({str(outside)!r}))  # outside the working directory: its base name, taken
+        print(hops.artifact("a/model.pt"))  # the same file again: the same name
+    """)
+    assert t.returncode == 0, t.stderr
+    assert t.stdout.splitlines() == ["t03/artifacts/a/model.pt", "t03/artifacts/b/model.pt",
+                                     "t03/artifacts/model.pt", "t03/artifacts/model-2.pt",
+                                     "t03/artifacts/a/model.pt"]
 
 
 def test_model_export_is_recorded_with_its_name_and_metrics(notebook_dir):
