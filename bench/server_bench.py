@@ -9,6 +9,9 @@ What it measures (issue 3):
       (what JupyterLab waits for before a cell is done). Failed = no reply within --timeout, an error
       reply, or a dropped websocket. Server CPU is utime+stime of the server process alone (kernels
       excluded, they are the same ipykernel on both sides); peak RSS is VmHWM, reset at each phase start.
+      A third row drives the same kernels with no server at all (jupyter_client starts them, this client
+      speaks ZMQ to them, same schedule and latency definition): the floor below which no server can go,
+      so the report also says how many ms of p99 each server adds to it.
   Targets: hops lab peak RSS <= 1/5 of jupyter_server's, p99 <= 1/2, no failed request at 32 kernels x 10/s.
 
 Both servers run the `python3` kernelspec (plain ipykernel from the venv), so the server is the only
@@ -24,6 +27,8 @@ Usage: .venv/bin/python bench/server_bench.py [--kernels 8,32] [--rates 10,50] [
 import argparse
 import asyncio
 import datetime
+import hashlib
+import hmac
 import importlib.metadata
 import json
 import math
@@ -42,6 +47,9 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
+import zmq
+import zmq.asyncio
+from jupyter_client.manager import AsyncKernelManager
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 from tornado.iostream import StreamClosedError
 from tornado.websocket import WebSocketClosedError, websocket_connect
@@ -52,7 +60,7 @@ VENV = os.path.join(ROOT, ".venv")
 HOPS = os.path.join(ROOT, "bin", "hops")
 V1_PROTOCOL = "v1.kernel.websocket.jupyter.org"
 ENGINE_KERNEL = "python3"
-SERVER_LABELS = {"hops": "hops lab", "jupyter": "jupyter_server"}
+SERVER_LABELS = {"hops": "hops lab", "jupyter": "jupyter_server", "none": "no server"}
 TICK = os.sysconf("SC_CLK_TCK")
 MIB = 1024 * 1024
 TARGET_RSS_RATIO = 1 / 5
@@ -261,14 +269,56 @@ class Request:
     done: asyncio.Future = field(default_factory=lambda: asyncio.get_running_loop().create_future())
 
 
-class KernelSocket:
+class KernelConn:
+    """Requests in flight to one kernel, matched to their reply and idle status by msg_id. Subclasses
+    carry the messages: a websocket through a server, or ZMQ straight to the kernel."""
+
+    def __init__(self, kernel_id):
+        self.kernel_id = kernel_id
+        self.pending = {}
+        self.closed = False
+
+    def received(self, channel, msg_type, parent_id, content):
+        req = self.pending.get(parent_id)
+        if req is None:
+            return
+        if channel == "shell" and msg_type.endswith("_reply"):
+            req.reply = content
+        elif channel == "iopub" and msg_type == "status" and content.get("execution_state") == "idle":
+            req.idle = True
+        if req.reply is not None and req.idle:
+            del self.pending[parent_id]
+            req.done.set_result(asyncio.get_running_loop().time())
+
+    async def alive(self):
+        """False once the kernel is known to have died (only a client that started it can tell)."""
+        return True
+
+    def lost(self, failure):
+        self.closed = True
+        for req in self.pending.values():
+            req.done.set_exception(failure)
+        self.pending.clear()
+
+    async def execute(self, code, scheduled, store_history=True):
+        """As JupyterLab sends a cell (history stored), except that the kernel may not ask for input."""
+        return await self.send("execute_request", {
+            "code": code, "silent": False, "store_history": store_history, "user_expressions": {},
+            "allow_stdin": False, "stop_on_error": False}, scheduled)
+
+    async def wait(self, req, timeout):
+        """Closed loop: waits for one request (readiness, draining); raises on timeout or failure."""
+        await asyncio.wait_for(asyncio.shield(req.done), timeout)
+        return req.reply
+
+
+class KernelSocket(KernelConn):
     def __init__(self, server, kernel_id, protocol):
-        self.server, self.kernel_id = server, kernel_id
+        super().__init__(kernel_id)
+        self.server = server
         self.encode, self.decode = CODECS[protocol]
         self.protocol = protocol
         self.session = uuid.uuid4().hex
-        self.pending = {}
-        self.closed = False
 
     async def connect(self):
         url = (f"ws://127.0.0.1:{self.server.port}/api/kernels/{self.kernel_id}/channels"
@@ -285,7 +335,6 @@ class KernelSocket:
         self.reader = asyncio.create_task(self.read_loop())
 
     async def read_loop(self):
-        loop = asyncio.get_running_loop()
         while True:
             frame = await self.ws.read_message()
             if frame is None:
@@ -298,20 +347,8 @@ class KernelSocket:
                 failure = Failure("protocol", f"undecodable frame {frame[:80]!r}: {e!r}")
                 self.ws.close()
                 break
-            req = self.pending.get(parent_id)
-            if req is None:
-                continue
-            if channel == "shell" and msg_type.endswith("_reply"):
-                req.reply = content
-            elif channel == "iopub" and msg_type == "status" and content.get("execution_state") == "idle":
-                req.idle = True
-            if req.reply is not None and req.idle:
-                del self.pending[parent_id]
-                req.done.set_result(loop.time())
-        self.closed = True
-        for req in self.pending.values():
-            req.done.set_exception(failure)
-        self.pending.clear()
+            self.received(channel, msg_type, parent_id, content)
+        self.lost(failure)
 
     async def send(self, msg_type, content, scheduled):
         """Sends one shell request; returns its Request, whose `done` resolves to the completion time."""
@@ -333,20 +370,75 @@ class KernelSocket:
                 req.done.set_exception(Failure("dropped", repr(e)))
         return req
 
-    async def execute(self, code, scheduled, store_history=True):
-        """As JupyterLab sends a cell (history stored), except that the kernel may not ask for input."""
-        return await self.send("execute_request", {
-            "code": code, "silent": False, "store_history": store_history, "user_expressions": {},
-            "allow_stdin": False, "stop_on_error": False}, scheduled)
-
-    async def wait(self, req, timeout):
-        """Closed loop: waits for one request (readiness, draining); raises on timeout or failure."""
-        await asyncio.wait_for(asyncio.shield(req.done), timeout)
-        return req.reply
-
     async def close(self):
         self.ws.close()
         await self.reader
+
+
+class DirectKernel(KernelConn):
+    """The same kernel with no server at all: jupyter_client starts it, and this client speaks the
+    kernel's ZMQ wire protocol to it directly, signing as a server would and decoding what the websocket
+    client decodes (jupyter_client's own client, which also parses dates and verifies every signature,
+    could not keep up with 8 kernels x 50/s on two cores). Its latencies are the floor any server adds to:
+    the kernel's own time, ZMQ and this client."""
+
+    DELIMITER = b"<IDS|MSG>"
+
+    def __init__(self, manager):
+        super().__init__(manager.kernel_id or uuid.uuid4().hex)
+        self.manager = manager
+        self.session = uuid.uuid4().hex
+        self.sockets, self.readers = [], []
+
+    async def connect(self):
+        info = self.manager.get_connection_info()
+        key = info["key"]
+        self.key = key.encode() if isinstance(key, str) else key
+        ctx = zmq.asyncio.Context.instance()
+        self.shell = ctx.socket(zmq.DEALER)
+        iopub = ctx.socket(zmq.SUB)
+        iopub.setsockopt(zmq.SUBSCRIBE, b"")
+        iopub.setsockopt(zmq.RCVHWM, 0)  # never drop a status message, however far behind this client is
+        for sock, port in ((self.shell, "shell_port"), (iopub, "iopub_port")):
+            sock.linger = 0
+            sock.connect(f"{info['transport']}://{info['ip']}:{info[port]}")
+            self.sockets.append(sock)
+        self.readers = [asyncio.create_task(self.read_loop("shell", self.shell)),
+                        asyncio.create_task(self.read_loop("iopub", iopub))]
+
+    async def alive(self):
+        return await self.manager.is_alive()
+
+    async def read_loop(self, channel, sock):
+        while True:
+            frames = await sock.recv_multipart(copy=True)
+            i = frames.index(self.DELIMITER)
+            header, parent, _, content = frames[i + 2:i + 6]
+            self.received(channel, json.loads(header)["msg_type"], json.loads(parent).get("msg_id"),
+                          json.loads(content))
+
+    async def send(self, msg_type, content, scheduled):
+        req = Request(scheduled)
+        msg_id = uuid.uuid4().hex
+        header = {"msg_id": msg_id, "msg_type": msg_type, "username": "bench", "session": self.session,
+                  "date": datetime.datetime.now(datetime.timezone.utc).isoformat(), "version": "5.3"}
+        parts = [json.dumps(p).encode() for p in (header, {}, {}, content)]
+        mac = hmac.new(self.key, digestmod=hashlib.sha256)
+        for part in parts:
+            mac.update(part)
+        self.pending[msg_id] = req
+        req.sent = asyncio.get_running_loop().time()
+        await self.shell.send_multipart([self.DELIMITER, mac.hexdigest().encode(), *parts])
+        return req
+
+    async def close(self):
+        self.pending.clear()  # requests given up on (timed out): nobody waits for them any more
+        for task in self.readers:
+            task.cancel()
+        await asyncio.gather(*self.readers, return_exceptions=True)
+        for sock in self.sockets:
+            sock.close()
+        await self.manager.shutdown_kernel(now=True)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -367,25 +459,60 @@ class Api:
 
 
 async def open_kernels(api, name, count, protocol, timeout=120):
-    """Starts `count` kernels at once, connects a websocket to each and waits until each one answers
-    kernel_info and a first `1+1` (ipykernel's first execute is slow; it must not land in a phase)."""
+    """Starts `count` kernels through the server and connects a websocket to each."""
     models = await asyncio.gather(*(api.call("POST", "/api/kernels", {"name": name}) for _ in range(count)))
-    socks = [KernelSocket(api.server, m["id"], protocol) for m in models]
+    return await ready_all([KernelSocket(api.server, m["id"], protocol) for m in models], timeout)
 
-    async def ready(sock):
-        await sock.connect()
-        deadline = time.monotonic() + timeout
-        while True:  # kernel_info again until answered, in case the first one went out too early
+
+async def open_direct_kernels(runtime, count, timeout=120, tries=3):
+    """Starts `count` kernels with jupyter_client, no server in between, in the servers' environment.
+    A kernel that dies before it answers (seen when 32 start at once on two cores) is replaced, up to
+    `tries` times, and said so."""
+    env = dict(os.environ, JUPYTER_PATH=os.path.join(VENV, "share", "jupyter"),
+               JUPYTER_RUNTIME_DIR=runtime, IPYTHONDIR=os.path.join(runtime, "ipython"))
+    log_path = os.path.join(runtime, "kernels.log")
+
+    async def start():
+        for attempt in range(1, tries + 1):
+            manager = AsyncKernelManager(kernel_name=ENGINE_KERNEL,
+                                         connection_file=os.path.join(runtime, f"kernel-{uuid.uuid4().hex}.json"))
+            # The kernels' own chatter (ipykernel warns about unencrypted TCP) goes to a log, as a server's would.
+            with open(log_path, "ab") as log:
+                await manager.start_kernel(env=env, stdout=log, stderr=log)
+            kernel = DirectKernel(manager)
             try:
-                await sock.wait(await sock.send("kernel_info_request", {}, 0.0), 2)
-                break
-            except asyncio.TimeoutError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"kernel {sock.kernel_id} did not answer kernel_info in {timeout} s")
-        await drain(sock, timeout)
+                await ready(kernel, timeout)
+                return kernel
+            except RuntimeError as e:
+                await kernel.close()
+                if attempt == tries:
+                    raise
+                print(f"    a kernel without a server did not start ({e}); starting another (see {log_path})",
+                      flush=True)
 
-    await asyncio.gather(*(ready(s) for s in socks))
+    return await asyncio.gather(*(start() for _ in range(count)))
+
+
+async def ready_all(socks, timeout):
+    await asyncio.gather(*(ready(s, timeout) for s in socks))
     return socks
+
+
+async def ready(sock, timeout):
+    """Connects to the kernel and waits until it answers kernel_info and a first `1+1` (ipykernel's first
+    execute is slow; it must not land in a phase)."""
+    await sock.connect()
+    deadline = time.monotonic() + timeout
+    while True:  # kernel_info again until answered, in case the first one went out too early
+        try:
+            await sock.wait(await sock.send("kernel_info_request", {}, 0.0), 2)
+            break
+        except asyncio.TimeoutError:
+            if not await sock.alive():
+                raise RuntimeError(f"kernel {sock.kernel_id} died before it answered kernel_info") from None
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"kernel {sock.kernel_id} did not answer kernel_info in {timeout} s")
+    await drain(sock, timeout)
 
 
 async def drain(sock, timeout):
@@ -396,8 +523,10 @@ async def drain(sock, timeout):
 
 
 async def close_kernels(api, socks):
+    """Closes the connections; kernels started through a server are then shut down through it."""
     await asyncio.gather(*(s.close() for s in socks))
-    await asyncio.gather(*(api.call("DELETE", f"/api/kernels/{s.kernel_id}") for s in socks))
+    if api is not None:
+        await asyncio.gather(*(api.call("DELETE", f"/api/kernels/{s.kernel_id}") for s in socks))
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -416,11 +545,13 @@ def to_ms(seconds):
 
 async def load_phase(server, socks, rate, duration, timeout):
     """Sends `1+1` to every kernel at `rate`/s for `duration` s, open loop, kernels staggered evenly
-    within one period so the server sees a steady stream rather than K-request bursts."""
+    within one period so the server sees a steady stream rather than K-request bursts. `server` is None
+    for the kernels alone (no server CPU or memory to sample)."""
     loop = asyncio.get_running_loop()
     per_kernel = int(rate * duration)
-    reset_peak_rss(server.pid)
-    before, cpu0 = sample(server.pid), client_cpu()
+    if server is not None:
+        reset_peak_rss(server.pid)
+    before, cpu0 = server and sample(server.pid), client_cpu()
     start = loop.time() + 0.2
 
     async def pace(k, sock):
@@ -462,7 +593,7 @@ async def load_phase(server, socks, rate, duration, timeout):
     for s in socks:
         s.pending.clear()
     drained = await asyncio.gather(*(drain(s, DRAIN_TIMEOUT) for s in socks), return_exceptions=True)
-    after, cpu1 = sample(server.pid), client_cpu()
+    after, cpu1 = server and sample(server.pid), client_cpu()
 
     latencies.sort()
     lags = sorted(r.sent - r.scheduled for r in reqs)
@@ -474,9 +605,9 @@ async def load_phase(server, socks, rate, duration, timeout):
         "p99_ms": to_ms(percentile(latencies, 0.99)), "max_ms": to_ms(latencies[-1] if latencies else None),
         "mean_ms": to_ms(statistics.fmean(latencies) if latencies else None),
         "send_lag_p99_ms": to_ms(percentile(lags, 0.99)),
-        "server_cpu_s": round(after.cpu_s - before.cpu_s, 3),
-        "peak_rss_mib": round(after.peak_rss / MIB, 1), "rss_mib": round(after.rss / MIB, 1),
-        "anon_rss_mib": round(after.anon_rss / MIB, 1),
+        "server_cpu_s": after and round(after.cpu_s - before.cpu_s, 3),
+        "peak_rss_mib": after and round(after.peak_rss / MIB, 1), "rss_mib": after and round(after.rss / MIB, 1),
+        "anon_rss_mib": after and round(after.anon_rss / MIB, 1),
         "client_cpu_s": round(cpu1 - cpu0, 3),
         "kernels_not_drained": sum(isinstance(d, Exception) for d in drained),
     }
@@ -510,13 +641,17 @@ async def default_kernel(api):
     return specs["default"]
 
 
-async def run_load(http, kinds, args, servers):
+async def run_load(http, kinds, args, servers, direct_runtime):
+    """The load matrix. Kernels without a server share `direct_runtime` (connection files, IPYTHONDIR)
+    for the whole run, as a server's kernels share its directories."""
     apis = {}
     for kind in kinds:
+        if kind == "none":
+            continue
         servers[kind] = server = Server(kind).start()
         await server.wait_ready(http)
         apis[kind] = Api(http, server)
-    defaults = {kind: await default_kernel(apis[kind]) for kind in kinds}
+    defaults = {kind: await default_kernel(api) for kind, api in apis.items()}
     rows = [(kind, ENGINE_KERNEL) for kind in kinds]
     if defaults.get("hops", ENGINE_KERNEL) != ENGINE_KERNEL:
         rows.append(("hops", defaults["hops"]))
@@ -524,14 +659,17 @@ async def run_load(http, kinds, args, servers):
     results = []
     for count in args.kernels:
         for kind, kernel in rows:
-            api = apis[kind]
+            api = apis.get(kind)
             t0 = time.perf_counter()
-            socks = await open_kernels(api, kernel, count, args.protocol)
-            print(f"  {api.server.label} / {kernel}: {count} kernels ready in {time.perf_counter() - t0:.1f} s",
-                  flush=True)
+            if api is None:
+                socks = await open_direct_kernels(direct_runtime, count)
+            else:
+                socks = await open_kernels(api, kernel, count, args.protocol)
+            print(f"  {SERVER_LABELS[kind]} / {kernel}: {count} kernels ready in "
+                  f"{time.perf_counter() - t0:.1f} s", flush=True)
             try:
                 for rate in args.rates:
-                    res = await load_phase(api.server, socks, rate, args.duration, args.timeout)
+                    res = await load_phase(api and api.server, socks, rate, args.duration, args.timeout)
                     res.update(server=kind, kernel=kernel, kernels=count, rate=rate)
                     results.append(res)
                     print(f"    R={rate}/s: {res['ok']}/{res['requests']} ok, p99 {res['p99_ms']} ms, "
@@ -550,7 +688,8 @@ async def run_load(http, kinds, args, servers):
 # Report.
 
 def evaluate(phases, kinds):
-    """The issue's targets, per phase: ratios of the python3 rows, and hops lab's failures at 32 x 10/s."""
+    """The issue's targets, per phase: ratios of the python3 rows, and hops lab's failures at 32 x 10/s.
+    With the kernels-alone row, also what each server adds to the floor's p99 (information, no target)."""
     checks = []
     for key in dict.fromkeys((r["kernels"], r["rate"]) for r in phases):
         pick = {r["server"]: r for r in phases
@@ -564,6 +703,13 @@ def evaluate(phases, kinds):
                        {"phase": key, "check": "p99 hops/jupyter", "target": f"<= {TARGET_P99_RATIO:.2f}",
                         "value": None if p99 is None else round(p99, 3),
                         "met": p99 is not None and p99 <= TARGET_P99_RATIO}]
+        floor = pick.get("none", {}).get("p99_ms")
+        if floor is not None:
+            for kind in ("hops", "jupyter"):
+                if pick.get(kind, {}).get("p99_ms") is not None:
+                    checks.append({"phase": key, "check": f"p99 {SERVER_LABELS[kind]} adds to the kernels alone (ms)",
+                                   "target": "information", "value": round(pick[kind]["p99_ms"] - floor, 3),
+                                   "met": None})
         if key == TARGET_NO_FAIL and "hops" in pick:
             failed = pick["hops"]["failed"]
             checks.append({"phase": key, "check": "hops lab failed requests", "target": "0", "value": failed,
@@ -592,12 +738,13 @@ def report(startup, phases, checks):
         for r in (r for r in phases if (r["kernels"], r["rate"]) == key):
             print(f"  {SERVER_LABELS[r['server']]:<16}{r['kernel']:<9}{r['kernels']:>4}{r['rate']:>5}"
                   f"{r['requests']:>7}{r['throughput']:>9.1f}{fmt(r['p50_ms'], '.2f'):>9}"
-                  f"{fmt(r['p99_ms'], '.2f'):>9}{r['failed']:>8}{r['server_cpu_s']:>11.2f}"
-                  f"{r['peak_rss_mib']:>10.1f}{r['rss_mib']:>9.1f}{r['anon_rss_mib']:>10.1f}{r['client_cpu_s']:>11.2f}"
+                  f"{fmt(r['p99_ms'], '.2f'):>9}{r['failed']:>8}{fmt(r['server_cpu_s'], '.2f'):>11}"
+                  f"{fmt(r['peak_rss_mib'], '.1f'):>10}{fmt(r['rss_mib'], '.1f'):>9}{fmt(r['anon_rss_mib'], '.1f'):>10}"
+                  f"{r['client_cpu_s']:>11.2f}"
                   f"{fmt(r['send_lag_p99_ms'], '.2f'):>9}")
         for c in (c for c in checks if c["phase"] == key):
-            print(f"  {c['check']}: {fmt(c['value'], '.3f' if isinstance(c['value'], float) else '')} "
-                  f"(target {c['target']}: {'met' if c['met'] else 'NOT met'})")
+            verdict = c["target"] if c["met"] is None else f"target {c['target']}: {'met' if c['met'] else 'NOT met'}"
+            print(f"  {c['check']}: {fmt(c['value'], '.3f' if isinstance(c['value'], float) else '')} ({verdict})")
 
 
 def write_results(args, kinds, startup, phases, checks):
@@ -621,7 +768,8 @@ def main():
     ap.add_argument("--rates", default="10,50", help="comma-separated requests/s per kernel R")
     ap.add_argument("--duration", type=float, default=10, help="seconds of load per phase")
     ap.add_argument("--timeout", type=float, default=10, help="a request not done after this many s failed")
-    ap.add_argument("--servers", default="hops,jupyter", help="which servers: hops, jupyter or both")
+    ap.add_argument("--servers", default="hops,jupyter,none",
+                    help="comma-separated: hops, jupyter, none (the kernels alone over ZMQ: the latency floor)")
     ap.add_argument("--protocol", choices=sorted(CODECS), default="v1", help="websocket framing")
     ap.add_argument("--startup-repeats", type=int, default=5)
     ap.add_argument("--quick", action="store_true", help="smoke run: 8 kernels, 10 req/s, 5 s")
@@ -647,9 +795,10 @@ def main():
 
     async def run():
         http = AsyncHTTPClient()
-        startup = await measure_startup(http, kinds, args.startup_repeats)
+        startup = await measure_startup(http, [k for k in kinds if k != "none"], args.startup_repeats)
         print("start-up measured", flush=True)
-        return startup, await run_load(http, kinds, args, servers)
+        with tempfile.TemporaryDirectory(prefix="hops-bench-direct-") as direct_runtime:
+            return startup, await run_load(http, kinds, args, servers, direct_runtime)
 
     try:
         startup, phases = asyncio.run(run())
