@@ -319,6 +319,7 @@ class KernelSocket(KernelConn):
         self.encode, self.decode = CODECS[protocol]
         self.protocol = protocol
         self.session = uuid.uuid4().hex
+        self.ws = None
 
     async def connect(self):
         url = (f"ws://127.0.0.1:{self.server.port}/api/kernels/{self.kernel_id}/channels"
@@ -371,6 +372,8 @@ class KernelSocket(KernelConn):
         return req
 
     async def close(self):
+        if self.ws is None:  # never connected
+            return
         self.ws.close()
         await self.reader
 
@@ -460,42 +463,48 @@ class Api:
 
 async def open_kernels(api, name, count, protocol, timeout=120):
     """Starts `count` kernels through the server and connects a websocket to each."""
-    models = await asyncio.gather(*(api.call("POST", "/api/kernels", {"name": name}) for _ in range(count)))
-    return await ready_all([KernelSocket(api.server, m["id"], protocol) for m in models], timeout)
+
+    async def make():
+        model = await api.call("POST", "/api/kernels", {"name": name})
+        return KernelSocket(api.server, model["id"], protocol)
+
+    return await asyncio.gather(*(started(make, lambda sock: close_kernels(api, [sock]), timeout)
+                                  for _ in range(count)))
 
 
-async def open_direct_kernels(runtime, count, timeout=120, tries=3):
-    """Starts `count` kernels with jupyter_client, no server in between, in the servers' environment.
-    A kernel that dies before it answers (seen when 32 start at once on two cores) is replaced, up to
-    `tries` times, and said so."""
+async def open_direct_kernels(runtime, count, timeout=120):
+    """Starts `count` kernels with jupyter_client, no server in between, in the servers' environment."""
     env = dict(os.environ, JUPYTER_PATH=os.path.join(VENV, "share", "jupyter"),
                JUPYTER_RUNTIME_DIR=runtime, IPYTHONDIR=os.path.join(runtime, "ipython"))
-    log_path = os.path.join(runtime, "kernels.log")
 
-    async def start():
-        for attempt in range(1, tries + 1):
-            manager = AsyncKernelManager(kernel_name=ENGINE_KERNEL,
-                                         connection_file=os.path.join(runtime, f"kernel-{uuid.uuid4().hex}.json"))
-            # The kernels' own chatter (ipykernel warns about unencrypted TCP) goes to a log, as a server's would.
-            with open(log_path, "ab") as log:
-                await manager.start_kernel(env=env, stdout=log, stderr=log)
-            kernel = DirectKernel(manager)
+    async def make():
+        manager = AsyncKernelManager(kernel_name=ENGINE_KERNEL,
+                                     connection_file=os.path.join(runtime, f"kernel-{uuid.uuid4().hex}.json"))
+        # The kernels' own chatter (ipykernel warns about unencrypted TCP) goes to a log, as a server's would.
+        with open(os.path.join(runtime, "kernels.log"), "ab") as log:
+            await manager.start_kernel(env=env, stdout=log, stderr=log)
+        return DirectKernel(manager)
+
+    return await asyncio.gather(*(started(make, lambda kernel: kernel.close(), timeout) for _ in range(count)))
+
+
+async def started(make, discard, timeout, tries=3):
+    """A kernel made by `make` once it is ready. One that dies or loses its connection first (seen now and
+    then when 32 start at once on two cores, behind either server and with none) is discarded and
+    replaced, up to `tries` times, and said so: the phases measure running kernels, not their start."""
+    for attempt in range(1, tries + 1):
+        sock = await make()
+        try:
+            await ready(sock, timeout)
+            return sock
+        except (RuntimeError, Failure) as e:
             try:
-                await ready(kernel, timeout)
-                return kernel
-            except RuntimeError as e:
-                await kernel.close()
-                if attempt == tries:
-                    raise
-                print(f"    a kernel without a server did not start ({e}); starting another (see {log_path})",
-                      flush=True)
-
-    return await asyncio.gather(*(start() for _ in range(count)))
-
-
-async def ready_all(socks, timeout):
-    await asyncio.gather(*(ready(s, timeout) for s in socks))
-    return socks
+                await discard(sock)
+            except (RuntimeError, OSError) as gone:  # a dead kernel may already be gone from the server
+                print(f"    discarding kernel {sock.kernel_id}: {gone}", flush=True)
+            if attempt == tries:
+                raise
+            print(f"    kernel {sock.kernel_id} did not start ({e}): starting another", flush=True)
 
 
 async def ready(sock, timeout):
