@@ -3,7 +3,8 @@
 // raises) are listed with their state and best value; a run opens in a view with a line per trial in the metric
 // chart, a row per trial in the trials table with the best one marked, the output of a trial on a click and the
 // traceback of a failed one; two runs selected in the list open in a comparison of their params, best metrics,
-// best trials (an overlaid chart) and environments. The steps run in order on one page; each saves a screenshot in
+// best trials (an overlaid chart) and environments; 50 more runs push the first three to a second page, which More
+// lists. The steps run in order on one page; each saves a screenshot in
 // tests/artifacts/web/ (experiments-panel-NN-<step>.png).
 //
 // Runs against the hops server only (HOPS_WEB_SERVER=hops, the default).
@@ -288,6 +289,31 @@ describe('the Experiments panel in JupyterLab on hops lab', { skip }, () => {
       await waitForCount('the runs back after a retry', panel().locator('.hops-ExperimentItem'), 3);
       assert.equal(await panel().locator('.hops-ExperimentsPanel-banner').isVisible(), false, 'no banner');
     });
+  });
+
+  test('older runs come a page at a time: More lists the next page, and none is left after the last', STEP, async () => {
+    await step('paging', async () => {
+      await showPanel();
+      // 50 more runs, a page's worth, so that the three above move to the second page.
+      const names = Array.from({ length: 50 }, (_, i) => `p${i}`);
+      for (let i = 0; i < names.length; i += 5) {
+        await Promise.all(names.slice(i, i + 5).map((name) => start({ name, code: 'pass' })));
+      }
+      await Promise.all(names.map((name) => finished(ids[name])));
+      await panel().locator('.hops-ExperimentsPanel-header .hops-IconButton').click();
+      const items = panel().locator('.hops-ExperimentItem');
+      await waitForCount('a first page of 50', items, 50);
+      const more = panel().locator('.hops-ExperimentList-more .hops-Button', { hasText: 'More' });
+      assert.equal(await more.count(), 1, 'a More button under a full page');
+      await screenshot('panel-first-page', panel());
+      await more.click();
+      await waitForCount('all 53 runs after More', items, 53);
+      const listed = await panel().locator('.hops-ExperimentItem-name').allInnerTexts();
+      assert.deepEqual(listed.slice(-3), ['broken', 'b', 'a'], 'the second page, oldest last');
+      assert.deepEqual(new Set(listed.slice(0, 50)), new Set(names), 'each run once');
+      assert.equal(await more.count(), 0, 'no More after the last page');
+    });
+    await screenshot('panel-second-page', panel());
   });
 
   test('no uncaught errors in the page', () => {
