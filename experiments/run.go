@@ -1,6 +1,7 @@
 package experiments
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -437,6 +438,7 @@ type sdkEvent struct {
 	Metrics   map[string]json.RawMessage `json:"metrics"`
 	Path      string                     `json:"path"`
 	Name      string                     `json:"name"`
+	Source    string                     `json:"source"` // an artifact's original path; Path is the SDK's copy of it
 	Ename     string                     `json:"ename"`
 	Evalue    string                     `json:"evalue"`
 	Traceback string                     `json:"traceback"`
@@ -455,11 +457,7 @@ func (tr *trialRun) Event(line []byte) {
 		// The cell's own code begins now: the trial's start, for durations and dispatch latency.
 		tr.update(func(t *Trial) { t.Started = at })
 	case "log":
-		tr.logMu.Lock()
-		if tr.events != nil {
-			_, _ = tr.events.Write(append(line, '\n'))
-		}
-		tr.logMu.Unlock()
+		tr.keepEvent(line)
 		metrics := parseMetrics(ev.Metrics)
 		tr.r.mu.Lock()
 		if tr.t.Metrics == nil {
@@ -484,12 +482,17 @@ func (tr *trialRun) Event(line []byte) {
 			tr.update(func(*Trial) {})
 		}
 	case "artifact":
+		tr.keepEvent(line) // for a server killed before the copy is done (recover)
 		name := artifactName(ev)
 		tr.inOrder(func() {
 			stored := tr.storeDir() + "/artifacts/" + name
 			if err := tr.r.s.copyToStore(context.Background(), ev.Path, stored); err != nil {
-				tr.Output("stderr", fmt.Sprintf("hops: artifact %s was not recorded: %v", ev.Path, err))
+				tr.Output("stderr", fmt.Sprintf("hops: artifact %s was not recorded: %v", cmp.Or(ev.Source, ev.Path), err))
 				return
+			}
+			// The SDK's copy, made at the call, is on the store now; a failed copy keeps it for a look.
+			if staged := stagedDir(tr.dir(), ev.Path); staged != "" {
+				_ = os.RemoveAll(staged)
 			}
 			tr.update(func(t *Trial) {
 				if !slices.Contains(t.Artifacts, stored) {
@@ -530,6 +533,25 @@ func (tr *trialRun) inOrder(copy func()) {
 		}
 		copy()
 	}()
+}
+
+// keepEvent appends an SDK event to the trial's events.jsonl, which recover reads after a crash.
+func (tr *trialRun) keepEvent(line []byte) {
+	tr.logMu.Lock()
+	defer tr.logMu.Unlock()
+	if tr.events != nil {
+		_, _ = tr.events.Write(append(line, '\n'))
+	}
+}
+
+// stagedDir is the directory of the SDK's copy of an artifact (<trial dir>/staged/<n>/<name>), or ""
+// for a path the SDK did not stage, which is the user's own and never removed.
+func stagedDir(trialDir, p string) string {
+	rel, err := filepath.Rel(filepath.Join(trialDir, "staged"), p)
+	if err != nil || !filepath.IsLocal(rel) || strings.Count(filepath.ToSlash(rel), "/") != 1 {
+		return ""
+	}
+	return filepath.Dir(p)
 }
 
 // artifactName is where an artifact goes below the trial's artifacts/: the name the SDK chose (its

@@ -12,6 +12,7 @@ import (
 	"path"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -139,7 +140,7 @@ func (s *Service) recover(ctx context.Context) error {
 					t.Ended = now
 				}
 				t.Error = "hops lab stopped while the trial ran"
-				if err := s.importEvents(ctx, e.ID, t); err != nil {
+				if err := s.importEvents(ctx, e, t); err != nil {
 					s.cfg.Log.Warn("metrics of a trial left running", "trial", t.ID, "err", err)
 				}
 				s.uploadTrialFiles(ctx, e, t)
@@ -157,11 +158,13 @@ func (s *Service) recover(ctx context.Context) error {
 	return nil
 }
 
-// importEvents records the values a trial logged from its events.jsonl in the scratch directory:
-// what a killed server had not yet put in the catalog. Points are numbered per metric as they were
-// logged, so values already recorded are written again unchanged.
-func (s *Service) importEvents(ctx context.Context, id string, t *Trial) error {
-	f, err := os.Open(filepath.Join(s.cfg.Scratch, id, t.ID, "events.jsonl"))
+// importEvents records what a trial reported in its events.jsonl in the scratch directory that a
+// killed server had not yet recorded: logged values (numbered per metric as they were logged, so values
+// already in the catalog are written again unchanged) and artifacts (the SDK's copies not yet on the
+// store go there now).
+func (s *Service) importEvents(ctx context.Context, e *Experiment, t *Trial) error {
+	dir := filepath.Join(s.cfg.Scratch, e.ID, t.ID)
+	f, err := os.Open(filepath.Join(dir, "events.jsonl"))
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
 	} else if err != nil {
@@ -174,24 +177,46 @@ func (s *Service) importEvents(ctx context.Context, id string, t *Trial) error {
 	sc.Buffer(nil, 1<<20)
 	for sc.Scan() {
 		var ev sdkEvent
-		if json.Unmarshal(sc.Bytes(), &ev) != nil || ev.Type != "log" {
+		if json.Unmarshal(sc.Bytes(), &ev) != nil {
 			continue // a line cut short by the kill
 		}
-		var step int64
-		if ev.Step != nil {
-			step = *ev.Step
-		}
-		at := time.Unix(0, int64(ev.Time*1e9)).UTC()
-		for k, v := range parseMetrics(ev.Metrics) {
-			batches = append(batches, PointBatch{Trial: t.ID, Metric: k, First: seq[k], Points: []Point{{Step: step, Value: v, Time: at}}})
-			seq[k]++
-			if t.Metrics == nil {
-				t.Metrics = map[string]float64{}
+		switch ev.Type {
+		case "log":
+			var step int64
+			if ev.Step != nil {
+				step = *ev.Step
 			}
-			t.Metrics[k] = v
+			at := time.Unix(0, int64(ev.Time*1e9)).UTC()
+			for k, v := range parseMetrics(ev.Metrics) {
+				batches = append(batches, PointBatch{Trial: t.ID, Metric: k, First: seq[k], Points: []Point{{Step: step, Value: v, Time: at}}})
+				seq[k]++
+				if t.Metrics == nil {
+					t.Metrics = map[string]float64{}
+				}
+				t.Metrics[k] = v
+			}
+		case "artifact":
+			s.recoverArtifact(ctx, e, t, dir, ev)
 		}
 	}
-	return s.cfg.Catalog.AddPoints(ctx, id, batches)
+	return s.cfg.Catalog.AddPoints(ctx, e.ID, batches)
+}
+
+// recoverArtifact stores an artifact whose copy the killed server had not finished (the SDK's staged
+// copy is still there), and lists every artifact of the trial that is on the store.
+func (s *Service) recoverArtifact(ctx context.Context, e *Experiment, t *Trial, trialDir string, ev sdkEvent) {
+	stored := e.Location + "/" + t.ID + "/artifacts/" + artifactName(ev)
+	if staged := stagedDir(trialDir, ev.Path); staged != "" {
+		if _, err := os.Stat(ev.Path); err == nil {
+			if err := s.copyToStore(ctx, ev.Path, stored); err != nil {
+				s.cfg.Log.Warn("artifact of a trial left running", "trial", t.ID, "artifact", ev.Source, "err", err)
+				return
+			}
+		}
+	}
+	if _, err := s.cfg.Store.Stat(ctx, stored); err == nil && !slices.Contains(t.Artifacts, stored) {
+		t.Artifacts = append(t.Artifacts, stored)
+	}
 }
 
 // Start checks the request, records the experiment and runs it in the background. Errors before

@@ -288,6 +288,69 @@ func TestARunLeftRunningByAKilledServerIsRecordedAsKilled(t *testing.T) {
 	}
 }
 
+func TestARunLeftRunningKeepsTheValuesAndArtifactsItsTrialReported(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	e := &Experiment{ID: NewID(time.Now()), Name: "crashed", Started: time.Now().UTC(), State: Running,
+		Location: "Experiments/x", Trials: []*Trial{{ID: "t0", State: Running, Started: time.Now().UTC()}}}
+	if err := f.catalog.Save(ctx, e); err != nil {
+		t.Fatal(err)
+	}
+	// What the killed server left: the trial's events, one artifact already on the store, one still
+	// only the SDK's staged copy, and one whose staged copy was lost with nothing on the store.
+	dir := filepath.Join(f.dir, "runs", e.ID, "t0")
+	write := func(name, content string) {
+		t.Helper()
+		if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(name, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	artifact := func(n int, name string) string {
+		return fmt.Sprintf(`{"type":"artifact","time":1.5,"path":%q,"name":%q,"source":"/nb/%s"}`,
+			filepath.Join(dir, "staged", fmt.Sprint(n), filepath.Base(name)), name, name)
+	}
+	write(filepath.Join(dir, "staged", "2", "model.pt"), "weights")
+	write(filepath.Join(dir, "events.jsonl"), strings.Join([]string{
+		`{"type":"log","time":1.0,"step":0,"metrics":{"loss":0.5}}`,
+		artifact(1, "plots/loss.svg"), artifact(2, "out/model.pt"), artifact(3, "lost.txt"),
+		`{"type":"log","time":2.0,"step":1,"metrics":{"loss":0.25}}`,
+		`{"type":"log","ti`, // cut short by the kill
+	}, "\n"))
+	if err := f.store.MkdirAll(ctx, "Experiments/x/t0/artifacts/plots"); err != nil {
+		t.Fatal(err)
+	}
+	w, err := f.store.Create(ctx, "Experiments/x/t0/artifacts/plots/loss.svg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.WriteString(w, "<svg/>")
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	if _, err := NewService(Config{Catalog: f.catalog, Store: f.store, Scratch: filepath.Join(f.dir, "runs")}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := f.catalog.Get(ctx, e.ID, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := got.Trials[0]
+	want := []string{"Experiments/x/t0/artifacts/plots/loss.svg", "Experiments/x/t0/artifacts/out/model.pt"}
+	if !slices.Equal(tr.Artifacts, want) {
+		t.Errorf("artifacts %v, want %v", tr.Artifacts, want)
+	}
+	if got := f.readStore(t, "Experiments/x/t0/artifacts/out/model.pt"); got != "weights" {
+		t.Errorf("the staged artifact on the store holds %q", got)
+	}
+	if tr.Metrics["loss"] != 0.25 || len(tr.Timeline["loss"]) != 2 {
+		t.Errorf("metrics %v, timeline %v", tr.Metrics, tr.Timeline)
+	}
+}
+
 func TestCellInNotebookMatchesACodeCellWrittenAsLinesOrAString(t *testing.T) {
 	nb := []byte(`{"cells":[{"cell_type":"markdown","source":"%%hops run\nx"},
 		{"cell_type":"code","source":["%%hops run --grid a=1,2\n","print(a)\n"]},
@@ -365,6 +428,7 @@ for epoch in range(3):
     with open("ckpt.bin", "w") as out:
         out.write("epoch %d" % epoch)
     hops.artifact("ckpt.bin")
+os.remove("ckpt.bin")  # kept as it was at the call all the same
 logdir = hops.tensorboard.logdir()
 with open(os.path.join(logdir, "events.out"), "w") as out:
     out.write("scalars")
@@ -389,6 +453,9 @@ hops.model.export("model", "tiny", metrics={"acc": 0.5 + seed})
 				t.Errorf("trial %s artifact %s holds %q, want %q", tr.ID, name, got, content)
 			}
 		}
+		if left, _ := os.ReadDir(filepath.Join(f.dir, "runs", e.ID, tr.ID, "staged")); len(left) != 0 {
+			t.Errorf("trial %s: the SDK's copies are still in its directory after the store got them: %v", tr.ID, left)
+		}
 		if tr.Tensorboard != e.Location+"/"+tr.ID+"/tensorboard" || f.readStore(t, tr.Tensorboard+"/events.out") != "scalars" {
 			t.Errorf("trial %s tensorboard %q", tr.ID, tr.Tensorboard)
 		}
@@ -399,6 +466,22 @@ hops.model.export("model", "tiny", metrics={"acc": 0.5 + seed})
 		if loc != fmt.Sprintf("Models/tiny/%d", i+1) || f.readStore(t, loc+"/model/weights.bin") != fmt.Sprintf("w%d", i+1) ||
 			!strings.Contains(f.readStore(t, loc+"/model.json"), `"experiment": "`+e.ID+`"`) {
 			t.Errorf("model at %s", loc)
+		}
+	}
+}
+
+func TestOnlyTheSDKsOwnCopiesOfArtifactsAreRemovedAfterTheyAreStored(t *testing.T) {
+	for path, want := range map[string]string{
+		"/ws/.hops/runs/e1/t01/staged/3/model.pt":          "/ws/.hops/runs/e1/t01/staged/3",
+		"/ws/.hops/runs/e1/t01/staged/3/plots/loss.svg":    "", // inside a staged directory: not the SDK's path
+		"/ws/.hops/runs/e1/t01/staged/model.pt":            "",
+		"/ws/.hops/runs/e1/t01/staged/../../t02/model.pt":  "",
+		"/ws/.hops/runs/e1/t02/staged/1/model.pt":          "", // another trial's
+		"/ws/notebooks/model.pt":                           "", // the user's own file (an SDK that stages nothing)
+		"/ws/.hops/runs/e1/t01/staged/3/../../../model.pt": "",
+	} {
+		if got := stagedDir("/ws/.hops/runs/e1/t01", path); got != want {
+			t.Errorf("stagedDir(%s) = %q, want %q", path, got, want)
 		}
 	}
 }

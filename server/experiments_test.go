@@ -3,10 +3,12 @@ package server
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -124,7 +126,9 @@ func TestExperimentRequestsWithBadInputGetA4xxThatSaysWhatToDo(t *testing.T) {
 func TestAServerKilledMidRunKeepsWhatTheTrialsRecorded(t *testing.T) {
 	dir := t.TempDir()
 	cmd, url := startLabProcess(t, dir, "crash")
-	code := "import hops, time\nfor step in range(100000):\n    print('line', step, flush=True)\n    hops.log(step=step, v=step)\n    time.sleep(0.02)\n"
+	code := "import hops, time\nfor step in range(100000):\n    print('line', step, flush=True)\n    hops.log(step=step, v=step)\n" +
+		"    if step == 5:\n        open(f'report-{i}.txt', 'w').write(f'trial {i}')\n        hops.artifact(f'report-{i}.txt')\n" +
+		"    time.sleep(0.02)\n"
 	body, _ := json.Marshal(experiments.Request{Code: code, Grid: []string{"i=1,2"}, Executors: 2})
 	req, _ := http.NewRequest("POST", url+"api/hops/experiments", strings.NewReader(string(body)))
 	req.Header.Set("Authorization", "token crash")
@@ -185,6 +189,11 @@ func TestAServerKilledMidRunKeepsWhatTheTrialsRecorded(t *testing.T) {
 				t.Errorf("trial %s: value %d is %+v", tr.ID, i, p)
 				break
 			}
+		}
+		report := fmt.Sprintf("%s/%s/artifacts/report-%v.txt", got.Location, tr.ID, tr.Params["i"])
+		if content, err := os.ReadFile(filepath.Join(dir, ".hops", "store", filepath.FromSlash(report))); !slices.Contains(tr.Artifacts, report) ||
+			string(content) != fmt.Sprintf("trial %v", tr.Params["i"]) {
+			t.Errorf("trial %s: artifacts %v, %s holds %q (%v)", tr.ID, tr.Artifacts, report, content, err)
 		}
 		log, err := os.ReadFile(filepath.Join(dir, ".hops", "store", filepath.FromSlash(got.Location), tr.ID, "output.log"))
 		if err != nil || !strings.Contains(string(log), seenLine[tr.ID]+"\n") {

@@ -82,7 +82,8 @@ def artifact(path):
 
     Args:
         path: the file or directory, absolute or relative to the working directory (the
-            notebook's directory). It must exist when you call this; hops copies it shortly after.
+            notebook's directory). It must exist when you call this. hops keeps a copy of it as it
+            is at the call, so the trial may change or delete it afterwards.
 
     Returns:
         In a trial of `%%hops run`: where the experiment keeps it, relative to the experiment,
@@ -99,20 +100,48 @@ def artifact(path):
         fig.savefig("confusion.png")
         hops.artifact("confusion.png")
     """
+    global _staged
     full = _events.existing_path(path, "hops.artifact")
     if not _os.path.basename(full):
         raise ValueError(f"hops.artifact: {full} is the root directory: pass a file or a directory below it")
-    with _events.lock():
-        name = _artifact_name(full)
-        if _events.write_locked(_events.encode("artifact", {"path": full, "name": name})):
+    if _events.in_trial():
+        with _events.lock():  # names and staging numbers; the copy itself does not hold up other threads' logs
+            name = _artifact_name(full)
             _artifact_sources[name] = full
-            return f"{_events.trial_id()}/artifacts/{name}"
+            _staged += 1
+            number = _staged
+        staged = _stage(full, number)
+        with _events.lock():
+            if _events.write_locked(_events.encode("artifact", {"path": staged, "name": name, "source": full})):
+                return f"{_events.trial_id()}/artifacts/{name}"
     print(f"hops.artifact: {full} is not recorded outside %%hops run (in a trial it is kept with the experiment)",
           flush=True)
     return full
 
 
 _artifact_sources = {}  # name under the trial's artifacts/ -> the absolute path it was taken from
+_staged = 0  # copies made by _stage so far
+
+
+def _stage(full, number):
+    """A copy of what is at `full` now, in the trial's directory, which hops moves to the experiment.
+
+    The trial may rewrite or delete the original right after the call (a checkpoint saved every epoch):
+    what is kept is what was there when hops.artifact was called, never a half-written file. Without
+    a trial directory (an executor that gives none) the original is sent as it is.
+    """
+    trial_dir = _os.environ.get("HOPS_TRIAL_DIR")
+    if not trial_dir:
+        return full
+    import shutil  # here, not at the top: a trial that logs no artifact starts without it
+
+    dest = _os.path.join(trial_dir, "staged", str(number), _os.path.basename(full))
+    _os.makedirs(_os.path.dirname(dest), exist_ok=True)
+    if _os.path.isdir(full):
+        shutil.copytree(full, dest, symlinks=True)
+    else:
+        shutil.copy2(full, dest)
+    return dest
 
 
 def _artifact_name(full):

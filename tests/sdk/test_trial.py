@@ -198,9 +198,35 @@ def test_artifact_is_recorded_as_an_absolute_path_and_named_within_the_experimen
         f"hops.artifact: out/missing.csv does not exist (looked for {notebook_dir}/out/missing.csv): "
         "write the file or directory first, then pass its path",
     ]
-    assert [e["path"] for e in t.of("artifact")] == [str(notebook_dir / "out/weights.bin"),
-                                                      str(notebook_dir / "out/plots")]
+    assert [e["source"] for e in t.of("artifact")] == [str(notebook_dir / "out/weights.bin"),
+                                                        str(notebook_dir / "out/plots")]
     assert [e["name"] for e in t.of("artifact")] == ["out/weights.bin", "out/plots"]
+    # What goes to the experiment is a copy in the trial's directory, made at the call.
+    scratch = notebook_dir.parent / "scratch" / "t03"
+    assert [e["path"] for e in t.of("artifact")] == [str(scratch / "staged/1/weights.bin"),
+                                                      str(scratch / "staged/2/plots")]
+    assert (scratch / "staged/1/weights.bin").read_bytes() == b"w"
+
+
+def test_an_artifact_is_kept_as_it_was_at_the_call_even_when_the_trial_rewrites_or_deletes_it(notebook_dir):
+    t = run_trial(notebook_dir, """
+        import os, hops
+        for epoch in range(3):
+            with open("ckpt.pt", "w") as f:
+                f.write(f"epoch {epoch}")
+            hops.artifact("ckpt.pt")
+        os.makedirs("plots")
+        with open("plots/loss.svg", "w") as f:
+            f.write("<svg/>")
+        hops.artifact("plots")
+        os.remove("ckpt.pt")
+        os.remove("plots/loss.svg")
+    """)
+    assert t.returncode == 0, t.stderr
+    events = t.of("artifact")
+    assert [e["name"] for e in events] == ["ckpt.pt", "ckpt.pt", "ckpt.pt", "plots"]
+    assert [open(e["path"]).read() for e in events[:3]] == ["epoch 0", "epoch 1", "epoch 2"]
+    assert open(os.path.join(events[3]["path"], "loss.svg")).read() == "<svg/>"
 
 
 def test_artifacts_with_the_same_base_name_are_kept_apart_and_the_same_path_again_replaces(notebook_dir, tmp_path):
