@@ -136,11 +136,20 @@ def _stage(full, number):
     import shutil  # here, not at the top: a trial that logs no artifact starts without it
 
     dest = _os.path.join(trial_dir, "staged", str(number), _os.path.basename(full))
-    _os.makedirs(_os.path.dirname(dest), exist_ok=True)
-    if _os.path.isdir(full):
-        shutil.copytree(full, dest, symlinks=True)
-    else:
-        shutil.copy2(full, dest)
+    try:
+        _os.makedirs(_os.path.dirname(dest), exist_ok=True)
+        if _os.path.isdir(full):
+            shutil.copytree(full, dest, symlinks=True)
+        else:
+            shutil.copy2(full, dest)
+    except OSError as e:  # shutil.Error (a directory copied in part) and SpecialFileError are OSErrors too
+        shutil.rmtree(_os.path.dirname(dest), ignore_errors=True)
+        if isinstance(e, shutil.Error) and e.args and isinstance(e.args[0], list):
+            why = "; ".join(str(reason) for _, _, reason in e.args[0][:3])  # (source, copy, why) per file
+        else:
+            why = e.strerror or str(e)
+        raise OSError(f"hops.artifact: cannot copy {full} for the experiment ({why}); nothing of it was "
+                      "recorded: pass regular files and directories, and have room for a copy") from e
     return dest
 
 

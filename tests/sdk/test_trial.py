@@ -251,6 +251,27 @@ def test_artifacts_with_the_same_base_name_are_kept_apart_and_the_same_path_agai
                                      "t03/artifacts/a/model.pt"]
 
 
+def test_an_artifact_that_cannot_be_copied_is_a_clear_error_and_leaves_nothing_half_copied(notebook_dir):
+    t = run_trial(notebook_dir, """
+        import os, hops
+        os.makedirs("data")
+        open("data/a.bin", "wb").close()
+        os.mkfifo("data/pipe")  # not a file a copy can read to its end
+        try:
+            hops.artifact("data")
+        except OSError as e:
+            print(e)
+        print(os.listdir(os.environ["HOPS_TRIAL_DIR"] + "/staged"))
+    """)
+    assert t.returncode == 0, t.stderr
+    error, staged = t.stdout.splitlines()
+    assert error.startswith(f"hops.artifact: cannot copy {notebook_dir}/data for the experiment (")
+    assert error.endswith("nothing of it was recorded: pass regular files and directories, and have room for a copy")
+    assert f"(`{notebook_dir}/data/pipe` is a named pipe);" in error
+    assert staged == "[]"
+    assert t.of("artifact") == []
+
+
 def test_model_export_is_recorded_with_its_name_and_metrics(notebook_dir):
     t = run_trial(notebook_dir, """
         import os, numpy as np, hops
