@@ -409,6 +409,12 @@ func summary(e *experiments.Experiment) Bundle {
 				stateColor[experiments.Failed], t.ID, html.EscapeString(t.Error), html.EscapeString(t.Traceback))
 		}
 	}
+	if kept := keptByTrials(e); len(kept) > 0 {
+		fmt.Fprintf(&txt, "\nKept by the trials (under %s/<trial>/artifacts/ and Models/ on the store):\n  %s",
+			e.Location, strings.Join(kept, "\n  "))
+		fmt.Fprintf(&h, `<details><summary>kept by %d trial(s): artifacts and models</summary><pre>%s</pre></details>`,
+			len(kept), html.EscapeString(strings.Join(kept, "\n")))
+	}
 	commit := "not saved"
 	if e.Commit != "" {
 		commit = e.Commit[:min(7, len(e.Commit))]
@@ -420,6 +426,25 @@ func summary(e *experiments.Experiment) Bundle {
 	fmt.Fprintf(&h, `<p style="color:#666">Recorded at <code>%s</code> · notebook version: %s</p></div>`,
 		html.EscapeString(e.Location), html.EscapeString(commit))
 	return Bundle{"text/plain": txt.String(), "text/html": h.String()}
+}
+
+// keptByTrials is a line per trial that kept something: its artifacts, named as the trial named them,
+// and the model versions it exported.
+func keptByTrials(e *experiments.Experiment) []string {
+	var lines []string
+	for _, t := range e.Trials {
+		var items []string
+		for _, a := range t.Artifacts {
+			items = append(items, strings.TrimPrefix(a, e.Location+"/"+t.ID+"/artifacts/"))
+		}
+		for _, m := range t.Models {
+			items = append(items, fmt.Sprintf("model %s v%d", m.Name, m.Version))
+		}
+		if len(items) > 0 {
+			lines = append(lines, t.ID+": "+strings.Join(items, ", "))
+		}
+	}
+	return lines
 }
 
 // plotExperiment is a Vega-Lite chart of the objective (or first) metric per trial over the metric

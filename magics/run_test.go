@@ -63,12 +63,15 @@ func TestTheSummaryNamesTheBestTrialTheNoteAndFailedTrials(t *testing.T) {
 		Location: "Experiments/e1", Commit: "0123456789abcdef", CodeChanged: true,
 		Trials: []*experiments.Trial{
 			{ID: "t0", State: experiments.Failed, Params: search.Params{"lr": 0.5}, Error: "ValueError: boom", Traceback: "<script>"},
-			{ID: "t1", State: experiments.Finished, Params: search.Params{"lr": 0.1}, Metrics: map[string]float64{"acc": 0.93}},
+			{ID: "t1", State: experiments.Finished, Params: search.Params{"lr": 0.1}, Metrics: map[string]float64{"acc": 0.93},
+				Artifacts: []string{"Experiments/e1/t1/artifacts/plots/loss.svg", "Experiments/e1/t1/artifacts/model-2.pt"},
+				Models:    []experiments.Model{{Name: "mnist", Version: 3, Location: "Models/mnist/3"}}},
 		}}
 	b := summary(e)
 	text, html := b["text/plain"].(string), b["text/html"].(string)
 	for _, want := range []string{"finished in 1.5s", "Best: t1 (lr=0.1) with acc = 0.93 (max)", "Note: 1 of 2 trials failed",
-		"t0 failed: ValueError: boom", "0123456, the cell differs from it (unsaved edits)"} {
+		"t0 failed: ValueError: boom", "0123456, the cell differs from it (unsaved edits)",
+		"Kept by the trials (under Experiments/e1/<trial>/artifacts/ and Models/ on the store):\n  t1: plots/loss.svg, model-2.pt, model mnist v3\n"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("summary lacks %q:\n%s", want, text)
 		}
