@@ -438,7 +438,7 @@ type sdkEvent struct {
 	Metrics   map[string]json.RawMessage `json:"metrics"`
 	Path      string                     `json:"path"`
 	Name      string                     `json:"name"`
-	Source    string                     `json:"source"` // an artifact's original path; Path is the SDK's copy of it
+	Source    string                     `json:"source"` // an artifact's or model's original path; Path is the SDK's copy
 	Ename     string                     `json:"ename"`
 	Evalue    string                     `json:"evalue"`
 	Traceback string                     `json:"traceback"`
@@ -490,7 +490,8 @@ func (tr *trialRun) Event(line []byte) {
 				tr.Output("stderr", fmt.Sprintf("hops: artifact %s was not recorded: %v", cmp.Or(ev.Source, ev.Path), err))
 				return
 			}
-			// The SDK's copy, made at the call, is on the store now; a failed copy keeps it for a look.
+			// The SDK's copy, made at the call, is on the store now (a failed copy keeps it, for a look
+			// and for recover).
 			if staged := stagedDir(tr.dir(), ev.Path); staged != "" {
 				_ = os.RemoveAll(staged)
 			}
@@ -507,6 +508,9 @@ func (tr *trialRun) Event(line []byte) {
 			if err != nil {
 				tr.Output("stderr", fmt.Sprintf("hops: model %s was not recorded: %v", ev.Name, err))
 				return
+			}
+			if staged := stagedDir(tr.dir(), ev.Path); staged != "" {
+				_ = os.RemoveAll(staged)
 			}
 			tr.Output("stdout", fmt.Sprintf("hops: model %s version %d recorded at %s", m.Name, m.Version, m.Location))
 			tr.update(func(t *Trial) { t.Models = append(t.Models, m) })

@@ -432,10 +432,12 @@ os.remove("ckpt.bin")  # kept as it was at the call all the same
 logdir = hops.tensorboard.logdir()
 with open(os.path.join(logdir, "events.out"), "w") as out:
     out.write("scalars")
-os.makedirs("model", exist_ok=True)
-with open("model/weights.bin", "w") as out:
-    out.write("w%d" % seed)
-hops.model.export("model", "tiny", metrics={"acc": 0.5 + seed})
+import tempfile
+with tempfile.TemporaryDirectory() as tmp:  # gone right after the export: the registry keeps its copy
+    os.makedirs(tmp + "/model")
+    with open(tmp + "/model/weights.bin", "w") as out:
+        out.write("w%d" % seed)
+    hops.model.export(tmp + "/model", "tiny", metrics={"acc": 0.5 + seed})
 `
 	e, _ := f.runToEnd(t, Request{Code: code, Grid: []string{"seed=1,2"}, Executors: 1})
 	if e.State != Finished {

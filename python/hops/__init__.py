@@ -100,17 +100,14 @@ def artifact(path):
         fig.savefig("confusion.png")
         hops.artifact("confusion.png")
     """
-    global _staged
     full = _events.existing_path(path, "hops.artifact")
     if not _os.path.basename(full):
         raise ValueError(f"hops.artifact: {full} is the root directory: pass a file or a directory below it")
     if _events.in_trial():
-        with _events.lock():  # names and staging numbers; the copy itself does not hold up other threads' logs
+        with _events.lock():
             name = _artifact_name(full)
             _artifact_sources[name] = full
-            _staged += 1
-            number = _staged
-        staged = _stage(full, number)
+        staged = _events.stage(full, "hops.artifact")
         with _events.lock():
             if _events.write_locked(_events.encode("artifact", {"path": staged, "name": name, "source": full})):
                 return f"{_events.trial_id()}/artifacts/{name}"
@@ -120,39 +117,6 @@ def artifact(path):
 
 
 _artifact_sources = {}  # name under the trial's artifacts/ -> the absolute path it was taken from
-_staged = 0  # copies made by _stage so far
-
-
-def _stage(full, number):
-    """A copy of what is at `full` now, in the trial's directory, which hops moves to the experiment.
-
-    The trial may rewrite or delete the original right after the call (a checkpoint saved every epoch):
-    what is kept is what was there when hops.artifact was called, never a half-written file. Without
-    a trial directory (an executor that gives none) the original is sent as it is.
-    """
-    trial_dir = _os.environ.get("HOPS_TRIAL_DIR")
-    if not trial_dir:
-        return full
-    import shutil  # here, not at the top: a trial that logs no artifact starts without it
-
-    dest = _os.path.join(trial_dir, "staged", str(number), _os.path.basename(full))
-    try:
-        _os.makedirs(_os.path.dirname(dest), exist_ok=True)
-        if _os.path.isdir(full):
-            shutil.copytree(full, dest, symlinks=True)
-        else:
-            shutil.copy2(full, dest)
-    except OSError as e:  # shutil.Error (a directory copied in part) and SpecialFileError are OSErrors too
-        shutil.rmtree(_os.path.dirname(dest), ignore_errors=True)
-        if isinstance(e, shutil.Error) and e.args and isinstance(e.args[0], list):
-            why = "; ".join(str(reason) for _, _, reason in e.args[0][:3])  # (source, copy, why) per file
-        else:
-            why = e.strerror or str(e)
-        raise OSError(f"hops.artifact: cannot copy {full} for the experiment ({why}); nothing of it was "
-                      "recorded: pass regular files and directories, and have room for a copy") from e
-    return dest
-
-
 def _artifact_name(full):
     rel = _os.path.relpath(full)
     if rel == "." or rel == _os.pardir or rel.startswith(_os.pardir + _os.sep):

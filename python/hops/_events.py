@@ -223,6 +223,42 @@ def show(values):
     return ", ".join(f"{k}={v:.6g}" for k, v in values.items())
 
 
+_staged = 0  # copies made by stage so far
+
+
+def stage(full, caller):
+    """A copy of what is at `full` now, in the trial's directory, which hops moves to the experiment.
+
+    The trial may rewrite or delete the original right after the call (a checkpoint saved every epoch, a
+    model saved in a temporary directory): what is kept is what was there at the call, never a
+    half-written file. Without a trial directory (an executor that gives none) the original is sent.
+    """
+    global _staged
+    trial_dir = os.environ.get("HOPS_TRIAL_DIR")
+    if not trial_dir:
+        return full
+    import shutil  # here, not at the top: a trial that keeps no file starts without it
+
+    with _lock:  # only the number: the copy does not hold up other threads' logs
+        _staged += 1
+        dest = os.path.join(trial_dir, "staged", str(_staged), os.path.basename(full))
+    try:
+        os.makedirs(os.path.dirname(dest), exist_ok=True)
+        if os.path.isdir(full):
+            shutil.copytree(full, dest, symlinks=True)
+        else:
+            shutil.copy2(full, dest)
+    except OSError as e:  # shutil.Error (a directory copied in part) and SpecialFileError are OSErrors too
+        shutil.rmtree(os.path.dirname(dest), ignore_errors=True)
+        if isinstance(e, shutil.Error) and e.args and isinstance(e.args[0], list):
+            why = "; ".join(str(reason) for _, _, reason in e.args[0][:3])  # (source, copy, why) per file
+        else:
+            why = e.strerror or str(e)
+        raise OSError(f"{caller}: cannot copy {full} for the experiment ({why}); nothing of it was "
+                      "recorded: pass regular files and directories, and have room for a copy") from e
+    return dest
+
+
 def existing_path(path, caller):
     """The absolute path of an existing file or directory; FileNotFoundError, clearly, otherwise."""
     try:

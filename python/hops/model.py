@@ -19,7 +19,8 @@ def export(path, name, metrics=None):
 
     Args:
         path: the model's file or directory, absolute or relative to the working directory (the
-            notebook's directory). It must exist when you call this.
+            notebook's directory). It must exist when you call this. hops keeps a copy of it as it
+            is at the call, so it may be in a temporary directory that goes right after.
         name: the model's name: 1 to 64 letters, digits, "_" or "-" ("mnist", "resnet50-v2").
             Each export of a name is a new version of it.
         metrics: optional, name to number ({"accuracy": 0.97}), numbers as hops.log takes them;
@@ -45,8 +46,11 @@ def export(path, name, metrics=None):
     if metrics is not None and not hasattr(metrics, "items"):
         raise TypeError(f"hops.model.export: metrics is a dict of name to number, not a {type(metrics).__name__}")
     values = _events.metrics(metrics, "hops.model.export") if metrics else {}
-    if _events.emit("model", path=full, name=name, metrics=_events.for_json(values)):
-        print(f"hops: model {name} exported from {full} (hops records it with version on the experiment)", flush=True)
-    else:
-        print(f"hops.model.export: model {name} at {full} is not recorded outside %%hops run "
-              "(in a trial it is exported to the model registry)", flush=True)
+    if _events.in_trial():
+        staged = _events.stage(full, "hops.model.export")
+        if _events.emit("model", path=staged, name=name, metrics=_events.for_json(values), source=full):
+            print(f"hops: model {name} exported from {full} (hops records it with version on the experiment)",
+                  flush=True)
+            return
+    print(f"hops.model.export: model {name} at {full} is not recorded outside %%hops run "
+          "(in a trial it is exported to the model registry)", flush=True)

@@ -296,10 +296,13 @@ def test_model_export_is_recorded_with_its_name_and_metrics(notebook_dir):
     ]
     assert len(out) == 7 and all("1 to 64 letters, digits, '_' or '-'" in line for line in out[2:6]), out
     assert out[6].startswith("hops.model.export: metric 'accuracy' is not a number: 'high' (str)")
+    # What goes to the registry is a copy in the trial's directory, made at the call.
+    staged = notebook_dir.parent / "scratch" / "t03" / "staged"
     assert [{k: v for k, v in e.items() if k != "time"} for e in t.of("model")] == [
-        {"type": "model", "path": str(notebook_dir / "model"), "name": "mnist-v2_1",
-         "metrics": {"accuracy": 0.97, "loss": 1.0}},
-        {"type": "model", "path": str(notebook_dir / "model"), "name": "plain", "metrics": {}},
+        {"type": "model", "path": str(staged / "1" / "model"), "source": str(notebook_dir / "model"),
+         "name": "mnist-v2_1", "metrics": {"accuracy": 0.97, "loss": 1.0}},
+        {"type": "model", "path": str(staged / "2" / "model"), "source": str(notebook_dir / "model"),
+         "name": "plain", "metrics": {}},
     ]
 
 
