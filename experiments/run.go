@@ -502,9 +502,10 @@ func (tr *trialRun) Event(line []byte) {
 			})
 		})
 	case "model":
+		tr.keepEvent(line) // for a server killed before the export is done (recover)
 		metrics := parseMetrics(ev.Metrics)
 		tr.inOrder(func() {
-			m, err := tr.exportModel(ev.Path, ev.Name, metrics)
+			m, err := tr.r.s.exportModel(context.Background(), tr.r.e, tr.t, ev.Path, ev.Name, metrics)
 			if err != nil {
 				tr.Output("stderr", fmt.Sprintf("hops: model %s was not recorded: %v", ev.Name, err))
 				return
@@ -590,9 +591,8 @@ func parseMetrics(raw map[string]json.RawMessage) map[string]float64 {
 	return out
 }
 
-func (tr *trialRun) exportModel(local, name string, metrics map[string]float64) (Model, error) {
-	s := tr.r.s
-	ctx := context.Background()
+// exportModel copies a trial's model to the registry as the name's next version, with its model.json.
+func (s *Service) exportModel(ctx context.Context, e *Experiment, t *Trial, local, name string, metrics map[string]float64) (Model, error) {
 	s.models.Lock()
 	defer s.models.Unlock()
 	v, err := s.nextModelVersion(ctx, name)
@@ -603,8 +603,9 @@ func (tr *trialRun) exportModel(local, name string, metrics map[string]float64) 
 	if err := s.copyToStore(ctx, local, m.Location+"/"+filepath.Base(local)); err != nil {
 		return Model{}, err
 	}
+	// model.json last: a version without it is one a killed server did not finish.
 	meta, _ := json.MarshalIndent(map[string]any{"name": name, "version": v, "metrics": metrics,
-		"experiment": tr.r.e.ID, "trial": tr.t.ID, "created": time.Now().UTC(), "params": tr.t.Params}, "", "  ")
+		"experiment": e.ID, "trial": t.ID, "created": time.Now().UTC(), "params": t.Params}, "", "  ")
 	return m, s.putFile(ctx, m.Location+"/model.json", meta)
 }
 

@@ -160,8 +160,8 @@ func (s *Service) recover(ctx context.Context) error {
 
 // importEvents records what a trial reported in its events.jsonl in the scratch directory that a
 // killed server had not yet recorded: logged values (numbered per metric as they were logged, so values
-// already in the catalog are written again unchanged) and artifacts (the SDK's copies not yet on the
-// store go there now).
+// already in the catalog are written again unchanged), artifacts and models (the SDK's copies not yet
+// on the store go there now).
 func (s *Service) importEvents(ctx context.Context, e *Experiment, t *Trial) error {
 	dir := filepath.Join(s.cfg.Scratch, e.ID, t.ID)
 	f, err := os.Open(filepath.Join(dir, "events.jsonl"))
@@ -197,9 +197,42 @@ func (s *Service) importEvents(ctx context.Context, e *Experiment, t *Trial) err
 			}
 		case "artifact":
 			s.recoverArtifact(ctx, e, t, dir, ev)
+		case "model":
+			s.recoverModel(ctx, e, t, dir, ev)
 		}
 	}
 	return s.cfg.Catalog.AddPoints(ctx, e.ID, batches)
+}
+
+// recoverModel exports a model whose export the killed server had not finished (the SDK's staged copy
+// is still there), or else lists the versions of the name this trial exported.
+func (s *Service) recoverModel(ctx context.Context, e *Experiment, t *Trial, trialDir string, ev sdkEvent) {
+	if stagedDir(trialDir, ev.Path) != "" {
+		if _, err := os.Stat(ev.Path); err == nil {
+			m, err := s.exportModel(ctx, e, t, ev.Path, ev.Name, parseMetrics(ev.Metrics))
+			if err != nil {
+				s.cfg.Log.Warn("model of a trial left running", "trial", t.ID, "model", ev.Name, "err", err)
+				return
+			}
+			t.Models = append(t.Models, m)
+			return
+		}
+	}
+	versions, _ := s.cfg.Store.List(ctx, "Models/"+ev.Name)
+	for _, v := range versions {
+		var meta struct {
+			Version    int                `json:"version"`
+			Metrics    map[string]float64 `json:"metrics"`
+			Experiment string             `json:"experiment"`
+			Trial      string             `json:"trial"`
+		}
+		loc := "Models/" + ev.Name + "/" + v.Name
+		if s.readJSON(ctx, loc+"/model.json", &meta) != nil || meta.Experiment != e.ID || meta.Trial != t.ID ||
+			slices.ContainsFunc(t.Models, func(m Model) bool { return m.Location == loc }) {
+			continue
+		}
+		t.Models = append(t.Models, Model{Name: ev.Name, Version: meta.Version, Location: loc, Metrics: meta.Metrics})
+	}
 }
 
 // recoverArtifact stores an artifact whose copy the killed server had not finished (the SDK's staged
@@ -511,6 +544,16 @@ func (s *Service) writeRecord(ctx context.Context, e *Experiment) {
 	if err != nil {
 		s.cfg.Log.Warn("write experiment record to the store", "id", e.ID, "err", err)
 	}
+}
+
+// readJSON decodes a JSON file of the store into v.
+func (s *Service) readJSON(ctx context.Context, name string, v any) error {
+	f, err := s.cfg.Store.Open(ctx, name)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return json.NewDecoder(f).Decode(v)
 }
 
 func (s *Service) putFile(ctx context.Context, name string, data []byte) error {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -288,7 +289,7 @@ func TestARunLeftRunningByAKilledServerIsRecordedAsKilled(t *testing.T) {
 	}
 }
 
-func TestARunLeftRunningKeepsTheValuesAndArtifactsItsTrialReported(t *testing.T) {
+func TestARunLeftRunningKeepsTheValuesArtifactsAndModelsItsTrialReported(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	e := &Experiment{ID: NewID(time.Now()), Name: "crashed", Started: time.Now().UTC(), State: Running,
@@ -312,24 +313,29 @@ func TestARunLeftRunningKeepsTheValuesAndArtifactsItsTrialReported(t *testing.T)
 		return fmt.Sprintf(`{"type":"artifact","time":1.5,"path":%q,"name":%q,"source":"/nb/%s"}`,
 			filepath.Join(dir, "staged", fmt.Sprint(n), filepath.Base(name)), name, name)
 	}
+	model := func(n int, name string) string {
+		return fmt.Sprintf(`{"type":"model","time":1.5,"path":%q,"name":%q,"metrics":{"acc":0.9},"source":"/nb/model"}`,
+			filepath.Join(dir, "staged", fmt.Sprint(n), "model"), name)
+	}
 	write(filepath.Join(dir, "staged", "2", "model.pt"), "weights")
+	write(filepath.Join(dir, "staged", "5", "model", "w.bin"), "w5")
 	write(filepath.Join(dir, "events.jsonl"), strings.Join([]string{
 		`{"type":"log","time":1.0,"step":0,"metrics":{"loss":0.5}}`,
 		artifact(1, "plots/loss.svg"), artifact(2, "out/model.pt"), artifact(3, "lost.txt"),
+		model(4, "tiny"), // exported before the kill: version 2 (version 1 is another run's)
+		model(5, "tiny"), // staged, not exported: exported now, as version 3
 		`{"type":"log","time":2.0,"step":1,"metrics":{"loss":0.25}}`,
 		`{"type":"log","ti`, // cut short by the kill
 	}, "\n"))
-	if err := f.store.MkdirAll(ctx, "Experiments/x/t0/artifacts/plots"); err != nil {
-		t.Fatal(err)
+	put := func(name, content string) {
+		t.Helper()
+		if err := f.svc.putFile(ctx, name, []byte(content)); err != nil {
+			t.Fatal(err)
+		}
 	}
-	w, err := f.store.Create(ctx, "Experiments/x/t0/artifacts/plots/loss.svg")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, _ = io.WriteString(w, "<svg/>")
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
+	put("Experiments/x/t0/artifacts/plots/loss.svg", "<svg/>")
+	put("Models/tiny/1/model.json", `{"name":"tiny","version":1,"experiment":"another","trial":"t0"}`)
+	put("Models/tiny/2/model.json", fmt.Sprintf(`{"name":"tiny","version":2,"experiment":%q,"trial":"t0","metrics":{"acc":0.9}}`, e.ID))
 
 	if _, err := NewService(Config{Catalog: f.catalog, Store: f.store, Scratch: filepath.Join(f.dir, "runs")}); err != nil {
 		t.Fatal(err)
@@ -345,6 +351,14 @@ func TestARunLeftRunningKeepsTheValuesAndArtifactsItsTrialReported(t *testing.T)
 	}
 	if got := f.readStore(t, "Experiments/x/t0/artifacts/out/model.pt"); got != "weights" {
 		t.Errorf("the staged artifact on the store holds %q", got)
+	}
+	wantModels := []Model{{Name: "tiny", Version: 2, Location: "Models/tiny/2", Metrics: map[string]float64{"acc": 0.9}},
+		{Name: "tiny", Version: 3, Location: "Models/tiny/3", Metrics: map[string]float64{"acc": 0.9}}}
+	if !reflect.DeepEqual(tr.Models, wantModels) {
+		t.Errorf("models %+v, want %+v", tr.Models, wantModels)
+	}
+	if got := f.readStore(t, "Models/tiny/3/model/w.bin"); got != "w5" {
+		t.Errorf("the staged model on the store holds %q", got)
 	}
 	if tr.Metrics["loss"] != 0.25 || len(tr.Timeline["loss"]) != 2 {
 		t.Errorf("metrics %v, timeline %v", tr.Metrics, tr.Timeline)
