@@ -602,6 +602,8 @@ export interface IExperimentViewOptions {
   id: string;
   /** Opens the diff of a notebook from a commit to the current file (null: not available). */
   openNotebookDiff?: ((path: string, commit: string) => void) | null;
+  /** Shows a folder of the project store in its panel (null: not available). */
+  showInStore?: ((path: string) => void) | null;
 }
 
 type LogState = { kind: 'loading' } | { kind: 'error'; message: string } | { kind: 'text'; text: string };
@@ -823,9 +825,26 @@ export class ExperimentView extends RunViewBase {
         box.append(h('pre', { class: 'hops-Traceback', text: t.traceback }));
       }
     }
-    const extras = [...(t.artifacts ?? []).map(a => `artifact ${a}`), ...(t.models ?? []).map(m => `model ${m.name} v${m.version}`)];
-    if (extras.length) {
-      box.append(h('div', { class: 'hops-Muted', text: extras.join(' · ') }));
+    // What the trial kept, each a link to its folder in the Project store panel.
+    const prefix = `${rec.location}/${t.id}/artifacts/`;
+    const kept = [
+      ...(t.artifacts ?? []).map(a => ({ label: a.startsWith(prefix) ? a.slice(prefix.length) : a, folder: a.slice(0, a.lastIndexOf('/')), path: a })),
+      ...(t.models ?? []).map(m => ({ label: `model ${m.name} v${m.version}`, folder: m.location, path: m.location }))
+    ];
+    if (kept.length) {
+      const show = this._opts.showInStore;
+      box.append(
+        h(
+          'div',
+          { class: 'hops-TrialKept' },
+          h('span', { class: 'hops-TrialDetail-label', text: 'Kept' }),
+          ...kept.map(k =>
+            show
+              ? button(k.label, `Show ${k.path} in the project store`, () => show(k.folder), 'hops-LinkButton hops-TrialKept-item')
+              : h('code', { class: 'hops-TrialKept-item', text: k.label, title: k.path })
+          )
+        )
+      );
     }
     const log = this._logs.get(t.id);
     box.append(h('div', { class: 'hops-TrialDetail-label', text: `Output (${rec.location}/${t.id}/output.log)` }));

@@ -182,8 +182,12 @@ const storePlugin: JupyterFrontEndPlugin<void> = {
       label: 'hops: Show project store',
       caption: 'Open the Project store panel: Experiments, Models, FeatureStore, Resources and Logs, local or on HDFS',
       icon: storeIcon,
-      execute: () => {
+      // args.path: a folder to show (an experiment's artifacts, a model's version).
+      execute: args => {
         labShell.activateById(panel.id);
+        if (typeof args.path === 'string' && args.path !== '') {
+          void panel.cd(args.path);
+        }
       }
     });
     palette?.addItem({ command: CommandIDs.showStore, category: PALETTE_CATEGORY });
@@ -296,6 +300,9 @@ const experimentsPlugin: JupyterFrontEndPlugin<void> = {
         id,
         openNotebookDiff: app.commands.hasCommand(CommandIDs.openDiff)
           ? (path, commit) => void app.commands.execute(CommandIDs.openDiff, { path, from: commit, to: CURRENT })
+          : null,
+        showInStore: app.commands.hasCommand(CommandIDs.showStore)
+          ? path => void app.commands.execute(CommandIDs.showStore, { path })
           : null
       });
       void runs.add(view);

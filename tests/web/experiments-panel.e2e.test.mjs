@@ -1,11 +1,11 @@
 // The Experiments panel in JupyterLab on `hops lab`, in headless chromium (playwright-core driving Debian's
 // /usr/bin/chromium): three runs started through the API (two grid searches, "a" and "b", and one whose second trial
 // raises) are listed with their state and best value; a run opens in a view with a line per trial in the metric
-// chart, a row per trial in the trials table with the best one marked, the output of a trial on a click and the
-// traceback of a failed one; two runs selected in the list open in a comparison of their params, best metrics,
-// best trials (an overlaid chart) and environments; 50 more runs push the first three to a second page, which More
-// lists. The steps run in order on one page; each saves a screenshot in
-// tests/artifacts/web/ (experiments-panel-NN-<step>.png).
+// chart, a row per trial in the trials table with the best one marked, the output of a trial on a click, with a link
+// from its artifact to its folder in the Project store panel, and the traceback of a failed one; two runs selected
+// in the list open in a comparison of their params, best metrics, best trials (an overlaid chart) and environments;
+// 50 more runs push the first three to a second page, which More lists. The steps run in order on one page; each
+// saves a screenshot in tests/artifacts/web/ (experiments-panel-NN-<step>.png).
 //
 // Runs against the hops server only (HOPS_WEB_SERVER=hops, the default).
 
@@ -33,6 +33,8 @@ const CODE = [
   'for s in range(5):',
   '    hops.log(acc=lr*(s+1), loss=1/(lr*(s+1)))',
   'print("trained with lr", lr)',
+  'open(f"curve-{lr}.txt", "w").write(str(lr))',
+  'hops.artifact(f"curve-{lr}.txt")',
 ].join('\n');
 const BROKEN = [
   'import hops',
@@ -185,14 +187,28 @@ describe('the Experiments panel in JupyterLab on hops lab', { skip }, () => {
       assert.equal(await view('a').locator('.hops-Chart-svg').getAttribute('aria-label'), 'loss by step');
       await waitForCount('still a line per trial', view('a').locator('path.hops-Chart-line'), 2);
       await view('a').locator('select.hops-MetricSelect').selectOption('acc');
-      // A click on a trial shows its output.log.
+      // A click on a trial shows its output.log and what it kept.
       await view('a').locator(`.hops-TrialRow[data-trial="${record.best}"]`).click();
       await waitForText('the output of the best trial', view('a').locator('.hops-TrialLogRow .hops-TrialLog'), /trained with lr 0\.2/);
+      const kept = view('a').locator('.hops-TrialKept-item');
+      assert.deepEqual(await kept.allInnerTexts(), ['curve-0.2.txt']);
       // Environment and code.
       await waitForText('the environment', view('a').locator('.hops-Facts').last(), /Python[\s\S]*\d+ packages[\s\S]*OS[\s\S]*CPU/);
       assert.match(await view('a').locator('pre.hops-Code').last().innerText(), /hops\.log\(acc=lr\*\(s\+1\)/);
     });
     await screenshot('run-view', view('a'));
+    await step('artifact-in-store', async () => {
+      // The artifact's link shows its folder in the Project store panel.
+      const record = await server.json(`api/hops/experiments/${ids.a}`);
+      await view('a').locator('.hops-TrialKept-item', { hasText: 'curve-0.2.txt' }).click();
+      const store = page.locator('#hops-store');
+      await store.waitFor({ state: 'visible', timeout: UI_TIMEOUT });
+      const folder = `${record.location}/${record.best}/artifacts`;
+      await waitFor(`the store panel at ${folder}`, async () =>
+        (await store.locator('.hops-StoreCrumb.hops-mod-current').getAttribute('data-path')) === folder, { timeout: UI_TIMEOUT });
+      await store.locator('.hops-StoreEntry[data-name="curve-0.2.txt"]').waitFor({ timeout: UI_TIMEOUT });
+    });
+    await screenshot('artifact-in-store', page.locator('#hops-store'));
   });
 
   test('a failed trial shows its traceback', STEP, async () => {
