@@ -9,7 +9,6 @@ import (
 	"html"
 	"math"
 	"net/url"
-	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -81,15 +80,8 @@ func runExperiment(ctx context.Context, inv *Invocation) error {
 	if inv.Env.API == nil {
 		return errNoServer
 	}
-	if req.KernelID != "" {
-		if p, err := inv.Env.API.NotebookOf(ctx, req.KernelID); err == nil {
-			req.Notebook = p
-		}
-	}
-	if req.Notebook == "" {
-		// A kernel hops lab did not start (nbclient, papermill) may still be told its notebook.
-		req.Notebook = os.Getenv("HOPS_NOTEBOOK_PATH")
-	}
+	// A run whose notebook cannot be told is recorded without one, not refused.
+	req.Notebook, _ = currentNotebook(ctx, inv.Env)
 	final, err := startAndFollow(ctx, inv.Env, req)
 	if final == nil {
 		return err

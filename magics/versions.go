@@ -6,27 +6,35 @@ import (
 	"fmt"
 	"html"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"time"
 )
 
-// notebookPath is the notebook a versions command is about: --path, else the notebook this kernel
-// runs for now, as the server's sessions say.
+// notebookPath is the notebook a versions command is about: --path, else the one this kernel runs for.
 func notebookPath(ctx context.Context, inv *Invocation) (string, error) {
 	if p := inv.String("path"); p != "" {
 		return strings.TrimPrefix(p, "/"), nil
 	}
-	if inv.Env.API != nil && inv.Env.KernelID != "" {
-		p, err := inv.Env.API.NotebookOf(ctx, inv.Env.KernelID)
-		if err != nil {
-			return "", err
-		}
-		if p != "" {
-			return p, nil
+	p, err := currentNotebook(ctx, inv.Env)
+	if err == nil && p == "" {
+		err = fmt.Errorf("which notebook? this kernel runs for none: pass --path NOTEBOOK")
+	}
+	return p, err
+}
+
+// currentNotebook is the notebook this kernel runs for, as the server's sessions say, else as
+// HOPS_NOTEBOOK_PATH says, by which a kernel hops lab did not start (nbclient, papermill) may be
+// told; "" for none.
+func currentNotebook(ctx context.Context, env *Env) (string, error) {
+	if env.API != nil && env.KernelID != "" {
+		p, err := env.API.NotebookOf(ctx, env.KernelID)
+		if err != nil || p != "" {
+			return p, err
 		}
 	}
-	return "", fmt.Errorf("which notebook? this kernel runs for none: pass --path NOTEBOOK")
+	return strings.TrimPrefix(os.Getenv("HOPS_NOTEBOOK_PATH"), "/"), nil
 }
 
 var pathFlag = Flag{Name: "path", Value: "NOTEBOOK", Help: "the notebook (workspace path); default: this one"}
