@@ -41,6 +41,10 @@ const POLL_RUNNING_MS = 3_000;
 const POLL_IDLE_MS = 10_000;
 /** How often an open view of a running experiment reloads it. */
 const VIEW_POLL_MS = 2_000;
+/** Artifacts a trial's details show as images, and at most how many of them. Not SVG: the store serves it as bytes,
+ * since an SVG opened from this origin could run scripts. */
+const IMAGE_ARTIFACT = /\.(png|jpe?g|gif|webp)$/i;
+const MAX_IMAGES = 12;
 
 /** A state as a coloured chip. */
 function stateChip(state: string): HTMLElement {
@@ -842,6 +846,25 @@ export class ExperimentView extends RunViewBase {
             show
               ? button(k.label, `Show ${k.path} in the project store`, () => show(k.folder), 'hops-LinkButton hops-TrialKept-item')
               : h('code', { class: 'hops-TrialKept-item', text: k.label, title: k.path })
+          )
+        )
+      );
+    }
+    // Images among the artifacts (a confusion matrix, a loss curve) are shown, not only linked.
+    const images = kept.filter(k => k.path !== k.folder && IMAGE_ARTIFACT.test(k.path)).slice(0, MAX_IMAGES);
+    if (images.length) {
+      const version = encodeURIComponent(t.ended ?? t.started ?? '');
+      box.append(
+        h(
+          'div',
+          { class: 'hops-TrialImages' },
+          ...images.map(k =>
+            h(
+              'figure',
+              { class: 'hops-TrialImage' },
+              h('img', { attrs: { src: `${this._opts.api.storeUrl(k.path)}?v=${version}`, alt: k.label } }),
+              h('figcaption', { text: k.label })
+            )
           )
         )
       );

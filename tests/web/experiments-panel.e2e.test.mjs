@@ -1,11 +1,11 @@
 // The Experiments panel in JupyterLab on `hops lab`, in headless chromium (playwright-core driving Debian's
 // /usr/bin/chromium): three runs started through the API (two grid searches, "a" and "b", and one whose second trial
 // raises) are listed with their state and best value; a run opens in a view with a line per trial in the metric
-// chart, a row per trial in the trials table with the best one marked, the output of a trial on a click, with a link
-// from its artifact to its folder in the Project store panel, and the traceback of a failed one; two runs selected
-// in the list open in a comparison of their params, best metrics, best trials (an overlaid chart) and environments;
-// 50 more runs push the first three to a second page, which More lists. The steps run in order on one page; each
-// saves a screenshot in tests/artifacts/web/ (experiments-panel-NN-<step>.png).
+// chart, a row per trial in the trials table with the best one marked, the output of a trial on a click, its image
+// artifact shown and each artifact linked to its folder in the Project store panel, and the traceback of a failed
+// one; two runs selected in the list open in a comparison of their params, best metrics, best trials (an overlaid
+// chart) and environments; 50 more runs push the first three to a second page, which More lists. The steps run in
+// order on one page; each saves a screenshot in tests/artifacts/web/ (experiments-panel-NN-<step>.png).
 //
 // Runs against the hops server only (HOPS_WEB_SERVER=hops, the default).
 
@@ -35,6 +35,14 @@ const CODE = [
   'print("trained with lr", lr)',
   'open(f"curve-{lr}.txt", "w").write(str(lr))',
   'hops.artifact(f"curve-{lr}.txt")',
+  'import struct, zlib',
+  'def chunk(kind, data):',
+  '    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))',
+  'width = int(lr * 400)  # a green bar as a PNG, lr * 400 pixels wide',
+  'rows = b"".join(b"\\x00" + b"\\x2e\\x7d\\x32" * width for _ in range(20))',
+  'png = b"\\x89PNG\\r\\n\\x1a\\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, 20, 8, 2, 0, 0, 0))',
+  'open(f"bar-{lr}.png", "wb").write(png + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))',
+  'hops.artifact(f"bar-{lr}.png")',
 ].join('\n');
 const BROKEN = [
   'import hops',
@@ -191,7 +199,12 @@ describe('the Experiments panel in JupyterLab on hops lab', { skip }, () => {
       await view('a').locator(`.hops-TrialRow[data-trial="${record.best}"]`).click();
       await waitForText('the output of the best trial', view('a').locator('.hops-TrialLogRow .hops-TrialLog'), /trained with lr 0\.2/);
       const kept = view('a').locator('.hops-TrialKept-item');
-      assert.deepEqual(await kept.allInnerTexts(), ['curve-0.2.txt']);
+      assert.deepEqual(await kept.allInnerTexts(), ['curve-0.2.txt', 'bar-0.2.png']);
+      // An image artifact is shown, loaded from the store.
+      const image = view('a').locator('.hops-TrialImage img');
+      await waitFor('the image artifact to load', async () =>
+        (await image.evaluate((img) => img.complete && img.naturalWidth)) === 80, { timeout: UI_TIMEOUT });
+      assert.equal(await view('a').locator('.hops-TrialImage figcaption').innerText(), 'bar-0.2.png');
       // Environment and code.
       await waitForText('the environment', view('a').locator('.hops-Facts').last(), /Python[\s\S]*\d+ packages[\s\S]*OS[\s\S]*CPU/);
       assert.match(await view('a').locator('pre.hops-Code').last().innerText(), /hops\.log\(acc=lr\*\(s\+1\)/);
