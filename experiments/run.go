@@ -600,13 +600,21 @@ func (s *Service) exportModel(ctx context.Context, e *Experiment, t *Trial, loca
 		return Model{}, err
 	}
 	m := Model{Name: name, Version: v, Location: fmt.Sprintf("Models/%s/%d", name, v), Metrics: metrics}
-	if err := s.copyToStore(ctx, local, m.Location+"/"+filepath.Base(local)); err != nil {
+	// Written beside the version, then renamed to it: a version is there whole or not at all, and what a
+	// killed server left (a partial copy, which nextModelVersion does not count) is replaced next time.
+	partial := fmt.Sprintf("Models/%s/.%d.partial", name, v)
+	if err := s.cfg.Store.Remove(ctx, partial); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return Model{}, err
 	}
-	// model.json last: a version without it is one a killed server did not finish.
+	if err := s.copyToStore(ctx, local, partial+"/"+filepath.Base(local)); err != nil {
+		return Model{}, err
+	}
 	meta, _ := json.MarshalIndent(map[string]any{"name": name, "version": v, "metrics": metrics,
 		"experiment": e.ID, "trial": t.ID, "created": time.Now().UTC(), "params": t.Params}, "", "  ")
-	return m, s.putFile(ctx, m.Location+"/model.json", meta)
+	if err := s.putFile(ctx, partial+"/model.json", meta); err != nil {
+		return Model{}, err
+	}
+	return m, s.cfg.Store.Rename(ctx, partial, m.Location)
 }
 
 // end records how the trial ended and moves its files to the store.

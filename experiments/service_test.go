@@ -486,6 +486,27 @@ with tempfile.TemporaryDirectory() as tmp:  # gone right after the export: the r
 	}
 }
 
+func TestAModelVersionAppearsWholeAndAKilledExportsLeftoversAreReplaced(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	// A server killed while it copied version 1 left this behind; version 1 was never published.
+	if err := f.svc.putFile(ctx, "Models/tiny/.1.partial/model/weights.bin", []byte("half")); err != nil {
+		t.Fatal(err)
+	}
+	code := "import hops, os\nos.makedirs('model')\nopen('model/weights.bin', 'w').write('whole')\nhops.model.export('model', 'tiny')\n"
+	e, _ := f.runToEnd(t, Request{Code: code})
+	if e.State != Finished || len(e.Trials[0].Models) != 1 || e.Trials[0].Models[0].Location != "Models/tiny/1" {
+		t.Fatalf("state %s, models %+v", e.State, e.Trials[0].Models)
+	}
+	if got := f.readStore(t, "Models/tiny/1/model/weights.bin"); got != "whole" {
+		t.Errorf("version 1 holds %q", got)
+	}
+	entries, err := f.store.List(ctx, "Models/tiny")
+	if err != nil || len(entries) != 1 || entries[0].Name != "1" {
+		t.Errorf("Models/tiny holds %+v (%v), want only version 1", entries, err)
+	}
+}
+
 func TestOnlyTheSDKsOwnCopiesOfArtifactsAreRemovedAfterTheyAreStored(t *testing.T) {
 	for path, want := range map[string]string{
 		"/ws/.hops/runs/e1/t01/staged/3/model.pt":          "/ws/.hops/runs/e1/t01/staged/3",
