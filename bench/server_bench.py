@@ -275,8 +275,14 @@ class KernelConn:
 
     def __init__(self, kernel_id):
         self.kernel_id = kernel_id
+        self.session = uuid.uuid4().hex
         self.pending = {}
         self.closed = False
+
+    def header(self, msg_type):
+        """The header of a new request of this client's session."""
+        return {"msg_id": uuid.uuid4().hex, "msg_type": msg_type, "username": "bench", "session": self.session,
+                "date": datetime.datetime.now(datetime.timezone.utc).isoformat(), "version": "5.3"}
 
     def received(self, channel, msg_type, parent_id, content):
         req = self.pending.get(parent_id)
@@ -318,7 +324,6 @@ class KernelSocket(KernelConn):
         self.server = server
         self.encode, self.decode = CODECS[protocol]
         self.protocol = protocol
-        self.session = uuid.uuid4().hex
         self.ws = None
 
     async def connect(self):
@@ -358,9 +363,8 @@ class KernelSocket(KernelConn):
         if self.closed:
             req.done.set_exception(Failure("dropped", "websocket already closed"))
             return req
-        msg_id = uuid.uuid4().hex
-        header = {"msg_id": msg_id, "msg_type": msg_type, "username": "bench", "session": self.session,
-                  "date": datetime.datetime.now(datetime.timezone.utc).isoformat(), "version": "5.3"}
+        header = self.header(msg_type)
+        msg_id = header["msg_id"]
         frame, binary = self.encode("shell", header, {}, {}, content)
         self.pending[msg_id] = req
         req.sent = loop.time()
@@ -390,7 +394,6 @@ class DirectKernel(KernelConn):
     def __init__(self, manager):
         super().__init__(manager.kernel_id or uuid.uuid4().hex)
         self.manager = manager
-        self.session = uuid.uuid4().hex
         self.sockets, self.readers = [], []
 
     async def connect(self):
@@ -422,9 +425,8 @@ class DirectKernel(KernelConn):
 
     async def send(self, msg_type, content, scheduled):
         req = Request(scheduled)
-        msg_id = uuid.uuid4().hex
-        header = {"msg_id": msg_id, "msg_type": msg_type, "username": "bench", "session": self.session,
-                  "date": datetime.datetime.now(datetime.timezone.utc).isoformat(), "version": "5.3"}
+        header = self.header(msg_type)
+        msg_id = header["msg_id"]
         parts = [json.dumps(p).encode() for p in (header, {}, {}, content)]
         mac = hmac.new(self.key, digestmod=hashlib.sha256)
         for part in parts:

@@ -2,7 +2,8 @@ package experiments
 
 import (
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 )
 
@@ -51,18 +52,10 @@ func Packages(e *Environment) map[string]string {
 // DiffPackages lists how the packages b differ from a, by name: "package x 1.0 added", "... removed",
 // "package x 1.0 -> 2.0".
 func DiffPackages(a, b map[string]string) []string {
-	names := make([]string, 0, len(a)+len(b))
-	for k := range a {
-		names = append(names, k)
-	}
-	for k := range b {
-		if _, ok := a[k]; !ok {
-			names = append(names, k)
-		}
-	}
-	sort.Strings(names)
+	both := maps.Clone(a)
+	maps.Copy(both, b)
 	var out []string
-	for _, name := range names {
+	for _, name := range slices.Sorted(maps.Keys(both)) {
 		va, inA := a[name]
 		vb, inB := b[name]
 		switch {

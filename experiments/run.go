@@ -339,7 +339,7 @@ type trialRun struct {
 	err      *struct{ ename, evalue, traceback string }
 }
 
-func (tr *trialRun) dir() string { return filepath.Join(tr.r.scratch(), tr.t.ID) }
+func (tr *trialRun) dir() string { return tr.r.s.trialDir(tr.r.e, tr.t) }
 
 func (tr *trialRun) storeDir() string { return tr.r.e.Location + "/" + tr.t.ID }
 
@@ -483,17 +483,11 @@ func (tr *trialRun) Event(line []byte) {
 		}
 	case "artifact":
 		tr.keepEvent(line) // for a server killed before the copy is done (recover)
-		name := artifactName(ev)
 		tr.inOrder(func() {
-			stored := tr.storeDir() + "/artifacts/" + name
-			if err := tr.r.s.copyToStore(context.Background(), ev.Path, stored); err != nil {
+			stored, err := tr.r.s.keepArtifact(context.Background(), tr.r.e, tr.t, ev)
+			if err != nil {
 				tr.Output("stderr", fmt.Sprintf("hops: artifact %s was not recorded: %v", cmp.Or(ev.Source, ev.Path), err))
 				return
-			}
-			// The SDK's copy, made at the call, is on the store now (a failed copy keeps it, for a look
-			// and for recover).
-			if staged := stagedDir(tr.dir(), ev.Path); staged != "" {
-				_ = os.RemoveAll(staged)
 			}
 			tr.update(func(t *Trial) {
 				if !slices.Contains(t.Artifacts, stored) {
@@ -503,15 +497,11 @@ func (tr *trialRun) Event(line []byte) {
 		})
 	case "model":
 		tr.keepEvent(line) // for a server killed before the export is done (recover)
-		metrics := parseMetrics(ev.Metrics)
 		tr.inOrder(func() {
-			m, err := tr.r.s.exportModel(context.Background(), tr.r.e, tr.t, ev.Path, ev.Name, metrics)
+			m, err := tr.r.s.keepModel(context.Background(), tr.r.e, tr.t, ev)
 			if err != nil {
 				tr.Output("stderr", fmt.Sprintf("hops: model %s was not recorded: %v", ev.Name, err))
 				return
-			}
-			if staged := stagedDir(tr.dir(), ev.Path); staged != "" {
-				_ = os.RemoveAll(staged)
 			}
 			tr.Output("stdout", fmt.Sprintf("hops: model %s version %d recorded at %s", m.Name, m.Version, m.Location))
 			tr.update(func(t *Trial) { t.Models = append(t.Models, m) })
@@ -549,8 +539,56 @@ func (tr *trialRun) keepEvent(line []byte) {
 	}
 }
 
+// keepArtifact copies an artifact the SDK reported to the trial's artifacts/ on the store, then
+// removes the SDK's copy of it (a failed copy keeps it, for a look and for recover); it returns where
+// the artifact is kept.
+func (s *Service) keepArtifact(ctx context.Context, e *Experiment, t *Trial, ev sdkEvent) (string, error) {
+	stored := artifactLocation(e, t, ev)
+	if err := s.copyToStore(ctx, ev.Path, stored); err != nil {
+		return "", err
+	}
+	s.removeStaged(e, t, ev.Path)
+	return stored, nil
+}
+
+// keepModel exports a model the SDK reported as the next version of its name, then removes the SDK's
+// copy of it.
+func (s *Service) keepModel(ctx context.Context, e *Experiment, t *Trial, ev sdkEvent) (Model, error) {
+	m, err := s.exportModel(ctx, e, t, ev.Path, ev.Name, parseMetrics(ev.Metrics))
+	if err == nil {
+		s.removeStaged(e, t, ev.Path)
+	}
+	return m, err
+}
+
+func artifactLocation(e *Experiment, t *Trial, ev sdkEvent) string {
+	return e.Location + "/" + t.ID + "/artifacts/" + artifactName(ev)
+}
+
+// trialDir is a trial's scratch directory (HOPS_TRIAL_DIR): its log, events and the SDK's copies.
+func (s *Service) trialDir(e *Experiment, t *Trial) string {
+	return filepath.Join(s.cfg.Scratch, e.ID, t.ID)
+}
+
+// removeStaged removes the SDK's copy at p once it is on the store; a path the SDK did not stage is the
+// user's own and stays.
+func (s *Service) removeStaged(e *Experiment, t *Trial, p string) {
+	if dir := stagedDir(s.trialDir(e, t), p); dir != "" {
+		_ = os.RemoveAll(dir)
+	}
+}
+
+// staged reports whether p is an SDK's copy still waiting in the trial's directory (recover).
+func (s *Service) staged(e *Experiment, t *Trial, p string) bool {
+	if stagedDir(s.trialDir(e, t), p) == "" {
+		return false
+	}
+	_, err := os.Stat(p)
+	return err == nil
+}
+
 // stagedDir is the directory of the SDK's copy of an artifact (<trial dir>/staged/<n>/<name>), or ""
-// for a path the SDK did not stage, which is the user's own and never removed.
+// for a path the SDK did not stage.
 func stagedDir(trialDir, p string) string {
 	rel, err := filepath.Rel(filepath.Join(trialDir, "staged"), p)
 	if err != nil || !filepath.IsLocal(rel) || strings.Count(filepath.ToSlash(rel), "/") != 1 {
@@ -662,7 +700,7 @@ func (tr *trialRun) end(ctx context.Context, res executors.Result, runErr error)
 
 // uploadTrialFiles copies a trial's local files (parameters, log, TensorBoard logdir) to the store.
 func (s *Service) uploadTrialFiles(ctx context.Context, e *Experiment, t *Trial) {
-	dir := filepath.Join(s.cfg.Scratch, e.ID, t.ID)
+	dir := s.trialDir(e, t)
 	target := e.Location + "/" + t.ID
 	for _, name := range []string{"params.json", "output.log", "tensorboard"} {
 		local := filepath.Join(dir, name)

@@ -163,8 +163,7 @@ func (s *Service) recover(ctx context.Context) error {
 // already in the catalog are written again unchanged), artifacts and models (the SDK's copies not yet
 // on the store go there now).
 func (s *Service) importEvents(ctx context.Context, e *Experiment, t *Trial) error {
-	dir := filepath.Join(s.cfg.Scratch, e.ID, t.ID)
-	f, err := os.Open(filepath.Join(dir, "events.jsonl"))
+	f, err := os.Open(filepath.Join(s.trialDir(e, t), "events.jsonl"))
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
 	} else if err != nil {
@@ -172,6 +171,7 @@ func (s *Service) importEvents(ctx context.Context, e *Experiment, t *Trial) err
 	}
 	defer f.Close()
 	seq := map[string]int{}
+	listed := map[string]bool{} // model names whose versions on the store were read
 	var batches []PointBatch
 	sc := bufio.NewScanner(f)
 	sc.Buffer(nil, 1<<20)
@@ -196,28 +196,30 @@ func (s *Service) importEvents(ctx context.Context, e *Experiment, t *Trial) err
 				t.Metrics[k] = v
 			}
 		case "artifact":
-			s.recoverArtifact(ctx, e, t, dir, ev)
+			s.recoverArtifact(ctx, e, t, ev)
 		case "model":
-			s.recoverModel(ctx, e, t, dir, ev)
+			s.recoverModel(ctx, e, t, ev, listed)
 		}
 	}
 	return s.cfg.Catalog.AddPoints(ctx, e.ID, batches)
 }
 
-// recoverModel exports a model whose export the killed server had not finished (the SDK's staged copy
-// is still there), or else lists the versions of the name this trial exported.
-func (s *Service) recoverModel(ctx context.Context, e *Experiment, t *Trial, trialDir string, ev sdkEvent) {
-	if stagedDir(trialDir, ev.Path) != "" {
-		if _, err := os.Stat(ev.Path); err == nil {
-			m, err := s.exportModel(ctx, e, t, ev.Path, ev.Name, parseMetrics(ev.Metrics))
-			if err != nil {
-				s.cfg.Log.Warn("model of a trial left running", "trial", t.ID, "model", ev.Name, "err", err)
-				return
-			}
-			t.Models = append(t.Models, m)
+// recoverModel exports a model whose export the killed server had not finished (the SDK's copy is
+// still there), or else lists the versions of the name this trial exported, once per name.
+func (s *Service) recoverModel(ctx context.Context, e *Experiment, t *Trial, ev sdkEvent, listed map[string]bool) {
+	if s.staged(e, t, ev.Path) {
+		m, err := s.keepModel(ctx, e, t, ev)
+		if err != nil {
+			s.cfg.Log.Warn("model of a trial left running", "trial", t.ID, "model", ev.Name, "err", err)
 			return
 		}
+		t.Models = append(t.Models, m)
+		return
 	}
+	if listed[ev.Name] {
+		return
+	}
+	listed[ev.Name] = true
 	versions, _ := s.cfg.Store.List(ctx, "Models/"+ev.Name)
 	for _, v := range versions {
 		var meta struct {
@@ -235,16 +237,14 @@ func (s *Service) recoverModel(ctx context.Context, e *Experiment, t *Trial, tri
 	}
 }
 
-// recoverArtifact stores an artifact whose copy the killed server had not finished (the SDK's staged
-// copy is still there), and lists every artifact of the trial that is on the store.
-func (s *Service) recoverArtifact(ctx context.Context, e *Experiment, t *Trial, trialDir string, ev sdkEvent) {
-	stored := e.Location + "/" + t.ID + "/artifacts/" + artifactName(ev)
-	if staged := stagedDir(trialDir, ev.Path); staged != "" {
-		if _, err := os.Stat(ev.Path); err == nil {
-			if err := s.copyToStore(ctx, ev.Path, stored); err != nil {
-				s.cfg.Log.Warn("artifact of a trial left running", "trial", t.ID, "artifact", ev.Source, "err", err)
-				return
-			}
+// recoverArtifact stores an artifact whose copy the killed server had not finished (the SDK's copy is
+// still there), and lists every artifact of the trial that is on the store.
+func (s *Service) recoverArtifact(ctx context.Context, e *Experiment, t *Trial, ev sdkEvent) {
+	stored := artifactLocation(e, t, ev)
+	if s.staged(e, t, ev.Path) {
+		if _, err := s.keepArtifact(ctx, e, t, ev); err != nil {
+			s.cfg.Log.Warn("artifact of a trial left running", "trial", t.ID, "artifact", ev.Source, "err", err)
+			return
 		}
 	}
 	if _, err := s.cfg.Store.Stat(ctx, stored); err == nil && !slices.Contains(t.Artifacts, stored) {
